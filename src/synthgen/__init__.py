@@ -1,0 +1,111 @@
+"""synthgen: seed examples in, a clean, balanced fine-tuning dataset out.
+
+    from synthgen import expand
+    result = expand("seeds.txt", n=500, model="gpt-4o-mini", out_dir="out")
+    result.train, result.eval, result.report
+
+Names are imported on first use, so ``import synthgen`` (and ``synthgen --help``) stays
+fast: the teacher SDKs load only when a run needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "expand": "pipeline",
+    "aexpand": "pipeline",
+    "Result": "pipeline",
+    "Settings": "settings",
+    "Example": "models",
+    "Message": "models",
+    "load_seeds": "seeds",
+    "SeedSet": "seeds",
+    "dedup": "dedup",
+    "DedupIndex": "dedup",
+    "split": "split",
+    "write": "formats",
+    "to_record": "formats",
+    "validate_file": "validate",
+    "load_template": "templates",
+    "FakeTeacher": "testing",
+    "SynthgenError": "errors",
+    "InputError": "errors",
+    "SeedError": "errors",
+    "TemplateError": "errors",
+    "ConfigError": "errors",
+    "OutputExistsError": "errors",
+    "RunError": "errors",
+    "TeacherError": "errors",
+    "TeacherFatalError": "errors",
+    "BudgetExceeded": "errors",
+}
+
+__all__ = [
+    "BudgetExceeded",
+    "ConfigError",
+    "DedupIndex",
+    "Example",
+    "FakeTeacher",
+    "InputError",
+    "Message",
+    "OutputExistsError",
+    "Result",
+    "RunError",
+    "SeedError",
+    "SeedSet",
+    "Settings",
+    "SynthgenError",
+    "TeacherError",
+    "TeacherFatalError",
+    "TemplateError",
+    "aexpand",
+    "dedup",
+    "expand",
+    "load_seeds",
+    "load_template",
+    "split",
+    "to_record",
+    "validate_file",
+    "write",
+]
+
+if TYPE_CHECKING:
+    from .dedup import DedupIndex, dedup
+    from .errors import (
+        BudgetExceeded,
+        ConfigError,
+        InputError,
+        OutputExistsError,
+        RunError,
+        SeedError,
+        SynthgenError,
+        TeacherError,
+        TeacherFatalError,
+        TemplateError,
+    )
+    from .formats import to_record, write
+    from .models import Example, Message
+    from .pipeline import Result, aexpand, expand
+    from .seeds import SeedSet, load_seeds
+    from .settings import Settings
+    from .split import split
+    from .templates import load_template
+    from .testing import FakeTeacher
+    from .validate import validate_file
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'synthgen' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,0 +1,117 @@
+"""From one teacher reply to accepted examples and counted drops: parse, schema and quality
+filters, dedup against the seeds and everything accepted so far, per-category quotas.
+
+Replies are curated strictly in request order, so the accepted set is a function of the
+replies alone, not of which one happened to arrive first: a re-run from the cache gives
+byte-identical output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .filters import Drop, QualityFilter, to_example
+from .models import Example
+from .reply import ParseError, parse_reply
+
+if TYPE_CHECKING:
+    from .dedup import DedupIndex
+    from .plan import RequestPlan
+    from .teacher import Completion
+
+
+@dataclass
+class Outcome:
+    accepted: list[Example] = field(default_factory=list)
+    drops: list[dict[str, Any]] = field(default_factory=list)  # rejected.jsonl rows
+    candidates: int = 0
+
+
+class Curator:
+    def __init__(
+        self,
+        *,
+        system: str | None,
+        quality: QualityFilter,
+        index: DedupIndex,
+        quotas: Mapping[str | None, int],
+        balance_by: str | None,
+        seeds: Sequence[Example] = (),
+    ) -> None:
+        self.system = system
+        self.quality = quality
+        self.index = index
+        self.quotas = dict(quotas)
+        self.filled: dict[str | None, int] = dict.fromkeys(quotas, 0)
+        self.balance_by = balance_by
+        self.accepted: list[Example] = []
+        for i, seed in enumerate(seeds):
+            index.add(f"seed:{i}", seed.dedup_text(), tag="seed")
+
+    def full(self, category: str | None) -> bool:
+        return self.filled[category] >= self.quotas[category]
+
+    @property
+    def done(self) -> bool:
+        return all(self.full(c) for c in self.quotas)
+
+    def curate(self, plan: RequestPlan, completion: Completion) -> Outcome:
+        out = Outcome()
+        if completion.finish_reason == "length":
+            # A reply cut off by max_tokens: its last conversation is incomplete and
+            # the JSON usually broken, so none of it is trusted.
+            out.drops.append(_row(plan, Drop("truncated", "finish_reason=length"), completion.text))
+            return out
+        try:
+            conversations = parse_reply(completion.text)
+        except ParseError as e:
+            out.drops.append(_row(plan, Drop("unparseable", str(e)), completion.text))
+            return out
+        meta: dict[str, Any] = {"request": plan.ordinal, "seeds": list(plan.shots)}
+        if self.balance_by is not None:
+            meta[self.balance_by] = plan.category
+        for j, raw in enumerate(conversations):
+            out.candidates += 1
+            verdict = self._judge(plan, raw, {**meta, "n": j})
+            if isinstance(verdict, Drop):
+                out.drops.append(_row(plan, verdict, raw))
+            else:
+                out.accepted.append(verdict)
+        return out
+
+    def _judge(
+        self, plan: RequestPlan, raw: list[dict[str, Any]], meta: dict[str, Any]
+    ) -> Example | Drop:
+        built = to_example(raw, system=self.system, metadata=meta)
+        if isinstance(built, Drop):
+            return built
+        drop = self.quality(built)
+        if drop is not None:
+            return drop
+        if self.full(plan.category):
+            return Drop("over_quota", f"category {plan.category!r} already has its share")
+        key = f"{plan.ordinal}:{meta['n']}"
+        match = self.index.check_and_add(key, built.dedup_text(), tag="accepted")
+        if match is not None:
+            if match.tag == "seed":
+                return Drop("seed_copy", f"copies {match.key} (Jaccard {match.jaccard:.2f})")
+            return Drop(match.reason, f"duplicates {match.key} (Jaccard {match.jaccard:.2f})")
+        self.admit(built, plan.category)
+        return built
+
+    def admit(self, example: Example, category: str | None) -> None:
+        self.accepted.append(example)
+        self.filled[category] += 1
+
+    def restore(self, example: Example, category: str | None, key: str) -> None:
+        """Re-admit an example journaled before a crash (the dedup index must know it)."""
+        self.index.add(key, example.dedup_text(), tag="accepted")
+        self.admit(example, category)
+
+
+def _row(plan: RequestPlan, drop: Drop, payload: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {"request": plan.ordinal, "reason": drop.reason, "detail": drop.detail}
+    row["messages" if isinstance(payload, list) else "text"] = payload
+    return row

@@ -1,0 +1,314 @@
+"""The async engine: bounded, adaptive concurrency; cache first; retries; strictly ordered
+curation; journaling; stop at exactly n; budgets and the yield guard.
+
+Requests are numbered (ordinals). Their content depends only on the ordinal, and replies are
+curated in ordinal order through a small reorder buffer, while up to ``concurrency``
+requests are in flight. Every reply goes into the response cache the moment it arrives, so a
+response that was paid for is never bought again, even if the run dies before curating it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import TeacherError, TeacherFatalError
+from .limits import AdaptiveLimit, Backoff, RateLimiter
+from .models import Example
+from .plan import Planner, RequestPlan
+from .report import RunStats
+from .teacher import ChatRequest, Completion, Teacher
+
+if TYPE_CHECKING:
+    from .cache import ResponseCache
+    from .curate import Curator, Outcome
+    from .state import RunState
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    concurrency: int = 16
+    max_requests: int | None = None  # paid requests, across resumes
+    max_cost: float | None = None
+    timeout: float = 120.0
+    backoff: Backoff = field(default_factory=Backoff)
+    rpm: float | None = None
+    tpm: float | None = None
+    yield_window: int = 200
+    min_yield: float = 0.05
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: str
+    status: int | None
+    message: str
+
+
+Price = Callable[[int, int], float | None]
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        config: EngineConfig,
+        planner: Planner,
+        build_request: Callable[[RequestPlan], ChatRequest],
+        cache_key: Callable[[ChatRequest, int], str],
+        teacher: Teacher,
+        curator: Curator,
+        state: RunState,
+        cache: ResponseCache | None = None,
+        price: Price | None = None,
+        on_progress: Callable[[RunStats], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.planner = planner
+        self.build_request = build_request
+        self.cache_key = cache_key
+        self.teacher = teacher
+        self.curator = curator
+        self.state = state
+        self.cache = cache
+        self.price = price
+        self.on_progress = on_progress
+        self.stats = RunStats()
+        self.limit = AdaptiveLimit(config.concurrency)
+        self.rate = RateLimiter(config.rpm, config.tpm)
+        self.stop_reason: str | None = None
+        self.stop_detail = ""
+        self._frontier = 0  # next ordinal to curate
+        self._recent: deque[str] = deque(maxlen=config.yield_window)
+        self._rng = random.Random(config.seed)
+        self._done: asyncio.Queue[tuple[RequestPlan, Completion | Failure | BaseException] | None]
+        self._done = asyncio.Queue()
+
+    # -- resume -----------------------------------------------------------------------
+    def restore(self) -> None:
+        """Replay the journal: counts, dedup index, accepted examples and the frontier."""
+        from .curate import Outcome
+
+        for rec in self.state.replay():
+            plan = self.planner.plan(rec["i"])
+            accepted = [Example.model_validate(e) for e in rec.get("acc", [])]
+            for j, ex in enumerate(accepted):
+                self.curator.restore(ex, plan.category, f"{rec['i']}:r{j}")
+            outcome = Outcome(accepted=[], drops=rec.get("rej", []), candidates=rec.get("cand", 0))
+            self._count(rec, outcome, len(accepted))
+            self._frontier = rec["i"] + 1
+        self.stats.resumed_from = self._frontier
+
+    def interrupt(self) -> None:
+        """Stop soon (Ctrl-C): in-flight requests are cancelled, curated work is kept."""
+        self.stop_reason = self.stop_reason or "interrupted"
+        self._done.put_nowait(None)
+
+    # -- the loop -----------------------------------------------------------------------
+    async def run(self) -> list[Example]:
+        inflight: dict[int, asyncio.Task[None]] = {}
+        ready: dict[int, tuple[RequestPlan, Completion | Failure | None, bool]] = {}
+        next_ordinal = self._frontier
+        window = max(4 * self.config.concurrency, 64)
+        try:
+            while not self.curator.done and self.stop_reason is None:
+                while (
+                    len(inflight) < self.limit.value
+                    and next_ordinal - self._frontier < window
+                    and self.stop_reason is None
+                    and not self.curator.done
+                ):
+                    plan = self.planner.plan(next_ordinal)
+                    if not self.curator.full(plan.category) and self._over_request_budget(
+                        len(inflight)
+                    ):
+                        break
+                    next_ordinal += 1
+                    if self.curator.full(plan.category):
+                        ready[plan.ordinal] = (plan, None, False)  # nothing left to ask for
+                        self._drain(ready)
+                        continue
+                    request = self.build_request(plan)
+                    key = self.cache_key(request, plan.ordinal)
+                    hit = self.cache.get(key) if self.cache is not None else None
+                    if hit is not None:
+                        ready[plan.ordinal] = (plan, Completion.from_dict(hit), True)
+                        self._drain(ready)
+                        continue
+                    inflight[plan.ordinal] = asyncio.create_task(self._fetch(plan, request, key))
+                if not inflight:
+                    break
+                item = await self._done.get()
+                if item is None:  # interrupt()
+                    continue
+                plan, result = item
+                if isinstance(result, BaseException):
+                    raise result
+                del inflight[plan.ordinal]
+                ready[plan.ordinal] = (plan, result, False)
+                self._drain(ready)
+        finally:
+            for task in inflight.values():
+                task.cancel()
+            if inflight:
+                await asyncio.gather(*inflight.values(), return_exceptions=True)
+            self.state.sync()
+        if self.stop_reason is None and not self.curator.done:
+            self.stop_reason = "exhausted"
+        return self.curator.accepted
+
+    def _over_request_budget(self, in_flight: int) -> bool:
+        cap = self.config.max_requests
+        if cap is not None and self.stats.paid_requests + self.stats.failed + in_flight >= cap:
+            if in_flight == 0:
+                self._end("max_requests", f"--max-requests {cap} reached")
+            return True
+        return False
+
+    def _end(self, reason: str, detail: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason, self.stop_detail = reason, detail
+
+    # -- one request, with retries --------------------------------------------------------
+    async def _fetch(self, plan: RequestPlan, request: ChatRequest, key: str) -> None:
+        try:
+            result: Completion | Failure | BaseException = await self._attempts(request, key)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as e:  # a fatal teacher error ends the whole run
+            result = e
+        self._done.put_nowait((plan, result))
+
+    async def _attempts(self, request: ChatRequest, key: str) -> Completion | Failure:
+        backoff = self.config.backoff
+        est_tokens = sum(len(m["content"]) for m in request.messages) // 3
+        attempt = 0
+        while True:
+            await self.rate.acquire(est_tokens)
+            try:
+                completion = await asyncio.wait_for(
+                    self.teacher.complete(request), timeout=self.config.timeout
+                )
+            except TeacherFatalError:
+                raise
+            except (TeacherError, asyncio.TimeoutError) as e:
+                err = (
+                    e if isinstance(e, TeacherError) else TeacherError("timed out", kind="timeout")
+                )
+                self.stats.faults[err.kind] += 1
+                if err.kind == "rate_limit":
+                    self.limit.on_rate_limit()
+                if not err.retryable or attempt >= backoff.retries:
+                    return Failure(err.kind, err.status, str(err))
+                self.stats.retries += 1
+                await asyncio.sleep(backoff.delay(attempt, err.retry_after, self._rng))
+                attempt += 1
+                continue
+            self.limit.on_success()
+            if self.cache is not None:
+                self.cache.put(key, completion.to_dict())
+            return completion
+
+    # -- ordered curation ---------------------------------------------------------------
+    def _drain(
+        self, ready: dict[int, tuple[RequestPlan, Completion | Failure | None, bool]]
+    ) -> None:
+        while self._frontier in ready and self.stop_reason is None:
+            plan, result, cached = ready.pop(self._frontier)
+            self._frontier += 1
+            if result is None or self.curator.done:
+                continue
+            self._curate_one(plan, result, cached)
+        if self.on_progress is not None:
+            self.on_progress(self.stats)
+
+    def _curate_one(self, plan: RequestPlan, result: Completion | Failure, cached: bool) -> None:
+        from .curate import Outcome
+
+        rec: dict[str, Any] = {"i": plan.ordinal}
+        if isinstance(result, Failure):
+            rec["fail"] = {"kind": result.kind, "status": result.status, "message": result.message}
+            outcome = Outcome()
+        else:
+            outcome = self.curator.curate(plan, result)
+            rec.update(
+                src="cache" if cached else "paid",
+                pt=result.prompt_tokens,
+                ct=result.completion_tokens,
+                cand=outcome.candidates,
+                acc=[{**e.to_chat(), "metadata": e.metadata} for e in outcome.accepted],
+                rej=outcome.drops,
+            )
+            if not cached and self.price is not None:
+                rec["cost"] = self.price(result.prompt_tokens, result.completion_tokens) or 0.0
+        self.state.append(rec)
+        self._count(rec, outcome, len(outcome.accepted))
+        self._check_budgets()
+
+    def _count(self, rec: dict[str, Any], outcome: Outcome, accepted: int) -> None:
+        s = self.stats
+        s.requests += 1
+        if "fail" in rec:
+            s.failed += 1
+            return
+        s.replies += 1
+        if rec.get("src") == "cache":
+            s.cache_hits += 1
+        else:
+            s.paid_requests += 1
+        s.prompt_tokens += rec.get("pt", 0)
+        s.completion_tokens += rec.get("ct", 0)
+        s.cost_usd += rec.get("cost", 0.0)
+        s.candidates += outcome.candidates
+        s.accepted += accepted
+        reasons = Counter(d["reason"] for d in outcome.drops)
+        s.rejected.update(reasons)
+        for e in rec.get("acc", []):
+            cat = (
+                e.get("metadata", {}).get(self.curator.balance_by)
+                if self.curator.balance_by
+                else None
+            )
+            s.per_category[str(cat) if cat is not None else "all"] += 1
+        for reason in reasons.elements():
+            if reason not in ("unparseable", "truncated") or outcome.candidates == 0:
+                self._recent.append(reason)
+        self._recent.extend(["accepted"] * accepted)
+
+    def _check_budgets(self) -> None:
+        cfg = self.config
+        if cfg.max_cost is not None and self.stats.cost_usd >= cfg.max_cost:
+            self._end("max_cost", f"--max-cost ${cfg.max_cost:g} reached")
+            return
+        window = self._recent
+        if len(window) >= cfg.yield_window and not self.curator.done:
+            accepted = window.count("accepted")
+            if accepted / len(window) < cfg.min_yield:
+                reason, count = Counter(r for r in window if r != "accepted").most_common(1)[0]
+                self._end("low_yield", diagnose(reason, count, len(window)))
+
+
+_ADVICE = {
+    "near_duplicate": "raise the temperature, add more varied seeds, or use another template",
+    "exact_duplicate": "raise the temperature, add more varied seeds, or use another template",
+    "seed_copy": "the teacher copies the seeds: use another template or a stronger teacher",
+    "unparseable": "the teacher does not return the JSON asked for: try a stronger model",
+    "truncated": "replies hit the token limit: ask for fewer conversations per request",
+    "refusal": "the teacher refuses the task: reword the seeds or the system prompt",
+    "schema": "the teacher's conversations are malformed: try a stronger model",
+}
+
+
+def diagnose(reason: str, count: int, window: int) -> str:
+    share = round(100 * count / window)
+    what = reason.replace("_", " ")
+    advice = _ADVICE.get(reason, "check rejected.jsonl for what the teacher returns")
+    return f"{share}% of the last {window} candidates were rejected as {what}: {advice}"
+
+
+__all__ = ["Engine", "EngineConfig", "Failure", "diagnose"]

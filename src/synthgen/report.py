@@ -1,0 +1,73 @@
+"""Counting what a run did, and what it cost."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RunStats:
+    """Live counters, updated by the engine and rebuilt from the journal on resume."""
+
+    requests: int = 0  # ordinals processed (answered, from cache or failed)
+    paid_requests: int = 0  # sent to the teacher and answered (not from the cache)
+    cache_hits: int = 0
+    retries: int = 0
+    failed: int = 0
+    replies: int = 0
+    candidates: int = 0
+    accepted: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    faults: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    per_category: Counter[str] = field(default_factory=Counter)
+    started: float = field(default_factory=time.monotonic)
+    resumed_from: int = 0
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "requests": {
+                "total": self.requests,
+                "paid": self.paid_requests,
+                "cache_hits": self.cache_hits,
+                "retries": self.retries,
+                "failed": self.failed,
+                "faults": dict(sorted(self.faults.items())),
+                "resumed_from_request": self.resumed_from,
+            },
+            "replies": self.replies,
+            "candidates": self.candidates,
+            "rejected": {
+                "total": self.rejected_total,
+                "by_reason": dict(self.rejected.most_common()),
+            },
+            "accepted": self.accepted,
+            "per_category": dict(sorted(self.per_category.items())),
+            "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
+            "cost_usd": round(self.cost_usd, 6),
+        }
+
+
+def summary_line(stats: RunStats, n: int) -> str:
+    """One line for the terminal at the end of a run."""
+    reasons = ", ".join(f"{k} {v}" for k, v in stats.rejected.most_common(4))
+    cost = f", ≈${stats.cost_usd:.4f}" if stats.cost_usd else ""
+    return (
+        f"accepted {stats.accepted}/{n} from {stats.requests} requests "
+        f"({stats.paid_requests} paid, {stats.cache_hits} cached); "
+        f"rejected {stats.rejected_total}" + (f" ({reasons})" if reasons else "") + f"{cost}; "
+        f"{stats.elapsed:.1f}s"
+    )

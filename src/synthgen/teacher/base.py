@@ -1,0 +1,59 @@
+"""The one interface every teacher backend implements. Imports no backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat-completion request; everything that determines the reply (no secrets)."""
+
+    messages: tuple[dict[str, str], ...]
+    temperature: float = 1.0
+    max_tokens: int | None = None
+    response_format: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    finish_reason: str | None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "finish_reason": self.finish_reason,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Completion:
+        return cls(
+            text=d.get("text") or "",
+            finish_reason=d.get("finish_reason"),
+            prompt_tokens=int(d.get("prompt_tokens") or 0),
+            completion_tokens=int(d.get("completion_tokens") or 0),
+        )
+
+
+class Teacher(Protocol):
+    model: str
+    endpoint: str  # what the cache key and the report name; a URL or "litellm:<provider>"
+
+    async def complete(self, request: ChatRequest) -> Completion: ...
+
+    async def aclose(self) -> None: ...
+
+
+def host_of(url: str) -> str:
+    """The host[:port] of an endpoint, for messages and reports (never a path or a query
+    string, which is where some gateways put keys)."""
+    parts = urlsplit(url)
+    return parts.netloc.rsplit("@", 1)[-1] or url

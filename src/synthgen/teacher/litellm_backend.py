@@ -1,0 +1,89 @@
+"""Every provider litellm speaks (anthropic/..., gemini/..., bedrock/..., ...).
+
+litellm costs ≈5 s and 170 MB to import, so it is imported only when a run uses it, and
+``LITELLM_LOCAL_MODEL_COST_MAP`` is set first: without it litellm stalls ≈8 s fetching a
+price list from the network at import time (DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..errors import TeacherError
+from .base import ChatRequest, Completion
+from .errors_map import retry_after_seconds, status_error
+
+
+def _import_litellm() -> Any:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    try:
+        import litellm
+    except ImportError:  # pragma: no cover - litellm is a declared dependency
+        raise TeacherError(
+            "this model needs litellm: pip install 'synthgen' (litellm is a dependency) "
+            "or pip install litellm",
+            kind="bad_request",
+        ) from None
+    litellm.telemetry = False
+    litellm.suppress_debug_info = True
+    litellm.drop_params = True  # providers that lack response_format just ignore it
+    return litellm
+
+
+class LiteLLMTeacher:
+    def __init__(self, model: str, *, timeout: float = 120.0, api_base: str | None = None):
+        self._litellm = _import_litellm()
+        self.model = model
+        self.endpoint = f"litellm:{model.split('/', 1)[0]}" if api_base is None else api_base
+        self._where = model.split("/", 1)[0] if api_base is None else api_base
+        self._timeout = timeout
+        self._api_base = api_base
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        litellm = self._litellm
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": list(request.messages),
+            "temperature": request.temperature,
+            "timeout": self._timeout,
+            "num_retries": 0,
+            **request.extra,
+        }
+        if request.max_tokens:
+            kwargs["max_tokens"] = request.max_tokens
+        if request.response_format:
+            kwargs["response_format"] = request.response_format
+        if self._api_base:
+            kwargs["api_base"] = self._api_base
+        try:
+            resp = await litellm.acompletion(**kwargs)
+        except litellm.Timeout:
+            raise TeacherError(f"{self._where} timed out", kind="timeout") from None
+        except litellm.APIConnectionError:
+            raise TeacherError(f"cannot connect to {self._where}", kind="connection") from None
+        except Exception as e:  # litellm maps provider errors onto openai's classes
+            status = getattr(e, "status_code", None)
+            if not isinstance(status, int):
+                raise TeacherError(
+                    f"{self._where} failed: {type(e).__name__}", kind="unknown"
+                ) from None
+            response = getattr(e, "response", None)
+            headers = getattr(response, "headers", None)
+            raise status_error(
+                status,
+                model=self.model,
+                where=self._where,
+                retry_after=retry_after_seconds(headers),
+            ) from None
+        choice = resp.choices[0]
+        usage = getattr(resp, "usage", None)
+        return Completion(
+            text=choice.message.content or "",
+            finish_reason=choice.finish_reason,
+            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+        )
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,132 @@
+"""The whole pipeline against FakeTeacher, through the real openai client."""
+
+from __future__ import annotations
+
+import json
+from itertools import combinations
+from pathlib import Path
+
+from fakes import TrickyTeacher, fresh
+from synthgen import expand
+from synthgen.dedup import shingles
+from synthgen.seeds import load_seeds
+from synthgen.validate import validate_file
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def jaccard(a: str, b: str) -> float:
+    sa, sb = set(shingles(a)), set(shingles(b))
+    return len(sa & sb) / len(sa | sb)
+
+
+def text(line: dict) -> str:
+    return "\n".join(m["content"] for m in line["messages"] if m["role"] != "system")
+
+
+def read(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_tricky_teacher_gives_clean_balanced_data(make_fake_teacher, tmp_path):
+    seeds = load_seeds(SAMPLES / "support.jsonl")
+    seed_conv = {"messages": [m.model_dump(exclude_none=True) for m in seeds.examples[0].turns]}
+    tricky = TrickyTeacher(seed_conversation=seed_conv)
+    fake = make_fake_teacher(handler=tricky)
+    out = tmp_path / "out"
+    result = expand(
+        SAMPLES / "support.jsonl",
+        60,
+        model="m",
+        base_url=fake.base_url,
+        out_dir=out,
+        balance_by="category",
+        concurrency=8,
+    )
+    assert result.complete
+    train, evals = read(out / "train.jsonl"), read(out / "eval.jsonl")
+    assert len(train) + len(evals) == 60
+    assert len(evals) == 6  # eval_fraction 0.1
+    for f in ("train.jsonl", "eval.jsonl"):
+        errors = {k: v for k, v in validate_file(out / f).errors.items() if v}
+        errors.pop("too_few_examples", None)  # a 6-line eval file is fine as a validation set
+        assert errors == {}, (f, errors)
+    # Every line carries the dataset's one system prompt.
+    assert {line["messages"][0]["content"] for line in train + evals} == {seeds.system}
+    # Balanced despite 'billing' replies carrying 4x more conversations than 'technical'.
+    per_cat = result.report["per_category"]
+    assert per_cat == {"account": 20, "billing": 20, "technical": 20}
+    # No near-duplicates within the data, and nothing in eval near anything in train.
+    texts = [text(x) for x in train + evals]
+    assert max(jaccard(a, b) for a, b in combinations(texts, 2)) < 0.8
+    assert max(jaccard(text(a), text(b)) for a in train for b in evals) < 0.5
+    # Seeds are not new data.
+    seed_texts = [ex.dedup_text() for ex in seeds.examples]
+    assert max(jaccard(a, b) for a in texts for b in seed_texts) < 0.8
+    # Every kind of bad reply was seen and counted by its reason.
+    reasons = result.report["rejected"]["by_reason"]
+    for reason in (
+        "truncated",
+        "empty_content",
+        "refusal",
+        "exact_duplicate",
+        "near_duplicate",
+        "seed_copy",
+        "schema",
+    ):
+        assert reasons.get(reason, 0) >= 1, (reason, reasons)
+    rejected = read(out / "rejected.jsonl")
+    assert len(rejected) == result.report["rejected"]["total"]
+    assert {r["reason"] for r in rejected} == set(reasons)
+
+
+def test_exactly_n_and_stops_early(make_fake_teacher, tmp_path):
+    fake = make_fake_teacher(per_reply=5)
+    result = expand(
+        SAMPLES / "marv.jsonl",
+        23,
+        model="m",
+        base_url=fake.base_url,
+        out_dir=tmp_path / "o",
+        concurrency=4,
+    )
+    assert len(result.train) + len(result.eval) == 23
+    # 23 needs 5 replies of 5; at most the in-flight ones more were sent.
+    assert fake.request_count <= 5 + 4
+
+
+def test_low_yield_stops_with_diagnosis(make_fake_teacher, tmp_path):
+    same = {"conversations": [fresh(__import__("random").Random(1))] * 3}
+    fake = make_fake_teacher(handler=lambda body, i: same)
+    result = expand(
+        SAMPLES / "marv.jsonl",
+        50,
+        model="m",
+        base_url=fake.base_url,
+        out_dir=tmp_path / "o",
+        concurrency=4,
+    )
+    assert not result.complete
+    assert result.report["stop"]["reason"] == "low_yield"
+    assert (
+        "near duplicate" in result.report["stop"]["detail"]
+        or "exact duplicate" in result.report["stop"]["detail"]
+    )
+    assert fake.request_count < 100  # far below the request budget of 5 * 50/5 + 20
+    assert (tmp_path / "o" / "train.jsonl").exists()
+
+
+def test_request_budget_stops_run(make_fake_teacher, tmp_path):
+    fake = make_fake_teacher(per_reply=1)
+    result = expand(
+        SAMPLES / "marv.jsonl",
+        50,
+        model="m",
+        base_url=fake.base_url,
+        out_dir=tmp_path / "o",
+        max_requests=7,
+        concurrency=3,
+    )
+    assert not result.complete and result.report["stop"]["reason"] == "max_requests"
+    assert fake.request_count == 7
+    assert result.report["accepted"] == 7
