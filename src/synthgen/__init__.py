@@ -11,7 +11,11 @@ fast: the teacher SDKs load only when a run needs them.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
+
+# A library logs; the application decides where it goes (the CLI's -v sends it to stderr).
+logging.getLogger("synthgen").addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
 

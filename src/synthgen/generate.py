@@ -10,6 +10,7 @@ response that was paid for is never bought again, even if the run dies before cu
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections import Counter, deque
 from collections.abc import Callable
@@ -51,6 +52,7 @@ class Failure:
 
 
 Price = Callable[[int, int], float | None]
+log = logging.getLogger("synthgen")
 
 
 class Engine:
@@ -177,14 +179,16 @@ class Engine:
     # -- one request, with retries --------------------------------------------------------
     async def _fetch(self, plan: RequestPlan, request: ChatRequest, key: str) -> None:
         try:
-            result: Completion | Failure | BaseException = await self._attempts(request, key)
+            result: Completion | Failure | BaseException = await self._attempts(
+                plan.ordinal, request, key
+            )
         except asyncio.CancelledError:
             raise
         except BaseException as e:  # a fatal teacher error ends the whole run
             result = e
         self._done.put_nowait((plan, result))
 
-    async def _attempts(self, request: ChatRequest, key: str) -> Completion | Failure:
+    async def _attempts(self, ordinal: int, request: ChatRequest, key: str) -> Completion | Failure:
         backoff = self.config.backoff
         est_tokens = sum(len(m["content"]) for m in request.messages) // 3
         attempt = 0
@@ -204,9 +208,14 @@ class Engine:
                 if err.kind == "rate_limit":
                     self.limit.on_rate_limit()
                 if not err.retryable or attempt >= backoff.retries:
+                    log.warning(
+                        "request %d failed after %d attempts: %s", ordinal, attempt + 1, err
+                    )
                     return Failure(err.kind, err.status, str(err))
                 self.stats.retries += 1
-                await asyncio.sleep(backoff.delay(attempt, err.retry_after, self._rng))
+                wait = backoff.delay(attempt, err.retry_after, self._rng)
+                log.info("request %d: %s; retry %d in %.1fs", ordinal, err, attempt + 1, wait)
+                await asyncio.sleep(wait)
                 attempt += 1
                 continue
             self.limit.on_success()
