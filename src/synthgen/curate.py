@@ -8,18 +8,19 @@ byte-identical output.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import bisect
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .filters import Drop, QualityFilter, to_example
+from .filters import Drop, PromptGuard, QualityFilter, to_example
 from .models import Example
 from .reply import ParseError, parse_reply
 
 if TYPE_CHECKING:
     from .dedup import DedupIndex
     from .plan import RequestPlan
-    from .teacher import Completion
+    from .teacher import ChatRequest, Completion
 
 
 @dataclass
@@ -39,14 +40,20 @@ class Curator:
         quotas: Mapping[str | None, int],
         balance_by: str | None,
         seeds: Sequence[Example] = (),
+        checks: Sequence[Callable[[Example], Drop | None]] = (),
     ) -> None:
         self.system = system
         self.quality = quality
+        self.checks = list(checks)  # language, decontamination, ...
         self.index = index
         self.quotas = dict(quotas)
         self.filled: dict[str | None, int] = dict.fromkeys(quotas, 0)
         self.balance_by = balance_by
         self.accepted: list[Example] = []
+        # Per category: accepted examples and the request each came from, in request order
+        # (curation is ordered), so "accepted before request r" is a prefix.
+        self._pool: dict[str | None, list[Example]] = {c: [] for c in quotas}
+        self._pool_from: dict[str | None, list[int]] = {c: [] for c in quotas}
         for i, seed in enumerate(seeds):
             index.add(f"seed:{i}", seed.dedup_text(), tag="seed")
 
@@ -57,7 +64,9 @@ class Curator:
     def done(self) -> bool:
         return all(self.full(c) for c in self.quotas)
 
-    def curate(self, plan: RequestPlan, completion: Completion) -> Outcome:
+    def curate(
+        self, plan: RequestPlan, completion: Completion, request: ChatRequest | None = None
+    ) -> Outcome:
         out = Outcome()
         if completion.finish_reason == "length":
             # A reply cut off by max_tokens: its last conversation is incomplete and
@@ -69,41 +78,62 @@ class Curator:
         except ParseError as e:
             out.drops.append(_row(plan, Drop("unparseable", str(e)), completion.text))
             return out
+        guard = None
+        if request is not None:
+            guard = PromptGuard(request.messages[-1]["content"], request.shown)
         meta: dict[str, Any] = {"request": plan.ordinal, "seeds": list(plan.shots)}
         if self.balance_by is not None:
             meta[self.balance_by] = plan.category
         for j, raw in enumerate(conversations):
             out.candidates += 1
-            verdict = self._judge(plan, raw, {**meta, "n": j})
+            verdict = self._verdict(plan, raw, {**meta, "n": j}, guard)
             if isinstance(verdict, Drop):
                 out.drops.append(_row(plan, verdict, raw))
             else:
                 out.accepted.append(verdict)
         return out
 
-    def _judge(
-        self, plan: RequestPlan, raw: list[dict[str, Any]], meta: dict[str, Any]
+    def _verdict(
+        self,
+        plan: RequestPlan,
+        raw: list[dict[str, Any]],
+        meta: dict[str, Any],
+        guard: PromptGuard | None,
     ) -> Example | Drop:
         built = to_example(raw, system=self.system, metadata=meta)
         if isinstance(built, Drop):
             return built
-        drop = self.quality(built)
-        if drop is not None:
-            return drop
+        for check in (self.quality, *self.checks):
+            drop = check(built)
+            if drop is not None:
+                return drop
         if self.full(plan.category):
             return Drop("over_quota", f"category {plan.category!r} already has its share")
-        key = f"{plan.ordinal}:{meta['n']}"
-        match = self.index.check_and_add(key, built.dedup_text(), tag="accepted")
+        text = built.dedup_text()
+        # Duplicates first: "copies the example it was shown" is the less telling reason
+        # when the copy duplicates an earlier example or a seed anyway.
+        match = self.index.check(text)
         if match is not None:
             if match.tag == "seed":
                 return Drop("seed_copy", f"copies {match.key} (Jaccard {match.jaccard:.2f})")
             return Drop(match.reason, f"duplicates {match.key} (Jaccard {match.jaccard:.2f})")
+        if guard is not None:
+            drop = guard(built)
+            if drop is not None:
+                return drop
+        self.index.add(f"{plan.ordinal}:{meta['n']}", text, tag="accepted")
         self.admit(built, plan.category)
         return built
 
     def admit(self, example: Example, category: str | None) -> None:
         self.accepted.append(example)
         self.filled[category] += 1
+        self._pool[category].append(example)
+        self._pool_from[category].append(int(example.metadata.get("request", -1)))
+
+    def eligible(self, category: str | None, up_to: int) -> list[Example]:
+        """Accepted examples of ``category`` that came from requests ``<= up_to``."""
+        return self._pool[category][: bisect.bisect_right(self._pool_from[category], up_to)]
 
     def restore(self, example: Example, category: str | None, key: str) -> None:
         """Re-admit an example journaled before a crash (the dedup index must know it)."""

@@ -98,3 +98,39 @@ class QualityFilter:
         if size > self.max_chars:
             return Drop("too_long", f"{size} characters > {self.max_chars}")
         return None
+
+
+def _words(text: str) -> list[str]:
+    from .dedup import normalize
+
+    return normalize(text).split()
+
+
+def _grams(words: Sequence[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+class PromptGuard:
+    """Drops candidates that copy an example the prompt showed, or echo the prompt's own
+    instructions ("write exactly 5 conversations ...") back as data."""
+
+    def __init__(self, prompt: str, shown: Sequence[str], *, echo_n: int = 8, copy_n: int = 5):
+        self.copy_n = copy_n
+        self.echo_n = echo_n
+        self._shown = [_grams(_words(t), copy_n) for t in shown]
+        instructions = prompt
+        for text in shown:  # what is left of the prompt is the template's own wording
+            instructions = instructions.replace(text, " ")
+        self._echo = _grams(_words(instructions), echo_n)
+
+    def __call__(self, example: Example) -> Drop | None:
+        for m in example.turns:
+            words = _words(m.content)
+            grams = _grams(words, self.copy_n)
+            if len(grams) >= 4:
+                for i, seen in enumerate(self._shown):
+                    if len(grams & seen) >= 0.7 * len(grams):
+                        return Drop("copies_example", f"{m.role} turn copies shown example {i + 1}")
+            if self._echo & _grams(words, self.echo_n):
+                return Drop("echo", f"{m.role} turn repeats the prompt's instructions")
+        return None

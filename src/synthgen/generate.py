@@ -42,6 +42,7 @@ class EngineConfig:
     yield_window: int = 200
     min_yield: float = 0.05
     seed: int = 0
+    lag: int | None = None  # requests may only run this far ahead of curation (frontier)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Failure:
 
 
 Price = Callable[[int, int], float | None]
+# (plan, request, reply or failure or None when skipped, served from the cache)
+Ready = tuple[RequestPlan, ChatRequest | None, "Completion | Failure | None", bool]
 log = logging.getLogger("synthgen")
 
 
@@ -88,7 +91,9 @@ class Engine:
         self._frontier = 0  # next ordinal to curate
         self._recent: deque[str] = deque(maxlen=config.yield_window)
         self._rng = random.Random(config.seed)
-        self._done: asyncio.Queue[tuple[RequestPlan, Completion | Failure | BaseException] | None]
+        self._done: asyncio.Queue[
+            tuple[RequestPlan, ChatRequest, Completion | Failure | BaseException] | None
+        ]
         self._done = asyncio.Queue()
 
     # -- resume -----------------------------------------------------------------------
@@ -114,9 +119,13 @@ class Engine:
     # -- the loop -----------------------------------------------------------------------
     async def run(self) -> list[Example]:
         inflight: dict[int, asyncio.Task[None]] = {}
-        ready: dict[int, tuple[RequestPlan, Completion | Failure | None, bool]] = {}
+        ready: dict[int, Ready] = {}
         next_ordinal = self._frontier
         window = max(4 * self.config.concurrency, 64)
+        if self.config.lag is not None:
+            # A request may show examples accepted from requests >= lag before it: those
+            # must be curated before it is rendered, whatever the timing.
+            window = min(window, self.config.lag)
         try:
             while not self.curator.done and self.stop_reason is None:
                 while (
@@ -132,14 +141,14 @@ class Engine:
                         break
                     next_ordinal += 1
                     if self.curator.full(plan.category):
-                        ready[plan.ordinal] = (plan, None, False)  # nothing left to ask for
+                        ready[plan.ordinal] = (plan, None, None, False)  # nothing to ask for
                         self._drain(ready)
                         continue
                     request = self.build_request(plan)
                     key = self.cache_key(request, plan.ordinal)
                     hit = self.cache.get(key) if self.cache is not None else None
                     if hit is not None:
-                        ready[plan.ordinal] = (plan, Completion.from_dict(hit), True)
+                        ready[plan.ordinal] = (plan, request, Completion.from_dict(hit), True)
                         self._drain(ready)
                         continue
                     inflight[plan.ordinal] = asyncio.create_task(self._fetch(plan, request, key))
@@ -148,11 +157,11 @@ class Engine:
                 item = await self._done.get()
                 if item is None:  # interrupt()
                     continue
-                plan, result = item
+                plan, request, result = item
                 if isinstance(result, BaseException):
                     raise result
                 del inflight[plan.ordinal]
-                ready[plan.ordinal] = (plan, result, False)
+                ready[plan.ordinal] = (plan, request, result, False)
                 self._drain(ready)
         finally:
             for task in inflight.values():
@@ -186,7 +195,7 @@ class Engine:
             raise
         except BaseException as e:  # a fatal teacher error ends the whole run
             result = e
-        self._done.put_nowait((plan, result))
+        self._done.put_nowait((plan, request, result))
 
     async def _attempts(self, ordinal: int, request: ChatRequest, key: str) -> Completion | Failure:
         backoff = self.config.backoff
@@ -224,19 +233,23 @@ class Engine:
             return completion
 
     # -- ordered curation ---------------------------------------------------------------
-    def _drain(
-        self, ready: dict[int, tuple[RequestPlan, Completion | Failure | None, bool]]
-    ) -> None:
+    def _drain(self, ready: dict[int, Ready]) -> None:
         while self._frontier in ready and self.stop_reason is None:
-            plan, result, cached = ready.pop(self._frontier)
+            plan, request, result, cached = ready.pop(self._frontier)
             self._frontier += 1
             if result is None or self.curator.done:
                 continue
-            self._curate_one(plan, result, cached)
+            self._curate_one(plan, request, result, cached)
         if self.on_progress is not None:
             self.on_progress(self.stats)
 
-    def _curate_one(self, plan: RequestPlan, result: Completion | Failure, cached: bool) -> None:
+    def _curate_one(
+        self,
+        plan: RequestPlan,
+        request: ChatRequest | None,
+        result: Completion | Failure,
+        cached: bool,
+    ) -> None:
         from .curate import Outcome
 
         rec: dict[str, Any] = {"i": plan.ordinal}
@@ -244,7 +257,7 @@ class Engine:
             rec["fail"] = {"kind": result.kind, "status": result.status, "message": result.message}
             outcome = Outcome()
         else:
-            outcome = self.curator.curate(plan, result)
+            outcome = self.curator.curate(plan, result, request)
             rec.update(
                 src="cache" if cached else "paid",
                 pt=result.prompt_tokens,

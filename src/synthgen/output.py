@@ -44,9 +44,16 @@ def write_outputs(job: Job, engine: Engine, *, started: float) -> Result:
             "endpoint": "demo (bundled placeholder teacher)"
             if s.demo
             else host_of(engine.teacher.endpoint),
-            "template": {"name": job.template.name, "sha256": job.template.sha256},
-            "temperature": job.temperature,
-            "per_request": job.per_request,
+            "templates": [
+                {
+                    "name": t.name,
+                    "sha256": t.sha256,
+                    "weight": w,
+                    "temperature": job.temperature(t),
+                    "per_request": job.per_request(t),
+                }
+                for t, w in job.mix
+            ],
         },
         "settings": s.public(),
         "seeds": seeds_section(job.seeds),

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import math
+import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -15,13 +16,13 @@ from typing import Any
 
 from .errors import ConfigError, RunError, TeacherFatalError
 from .models import Example
-from .plan import Planner, RequestPlan, quotas
+from .plan import Planner, RequestPlan, Strategy, quotas
 from .report import RunStats
 from .seeds import SeedSet, load_seeds
 from .settings import Settings
 from .state import RunState
 from .teacher import ChatRequest, Teacher
-from .templates import Template, load_template
+from .templates import Template, load_mix
 
 SeedSource = str | Path | Iterable[Example | Mapping[str, Any]]
 
@@ -83,29 +84,62 @@ class Job:
 
     settings: Settings
     seeds: SeedSet
-    template: Template
+    mix: list[tuple[Template, int]]
     planner: Planner
     quotas: dict[str | None, int]
     state: RunState
     resume: bool
-    temperature: float
-    per_request: int
+    lag: int | None = None  # frontier examples come from requests at least this far back
+    curator: Any = None  # the live Curator: the pool of accepted examples for the frontier
     engine: Any = None  # the live Engine, so the CLI can interrupt it
+
+    def template(self, plan: RequestPlan) -> Template:
+        return self.mix[plan.strategy][0]
+
+    def per_request(self, template: Template) -> int:
+        return self.settings.per_request or template.per_request
+
+    def temperature(self, template: Template) -> float:
+        t = self.settings.temperature
+        return template.temperature if t is None else t
+
+    def frontier(self, template: Template) -> float:
+        f = self.settings.frontier
+        return template.frontier if f is None else f
+
+    def shown(self, plan: RequestPlan, template: Template) -> list[dict[str, Any]]:
+        """The examples a request shows: its seeds, with a share of them replaced by
+        examples accepted at least ``lag`` requests earlier (the frontier), so the teacher
+        builds on what it already wrote instead of circling the seeds."""
+        seeds = [self.seeds.examples[i] for i in plan.shots]
+        share = self.frontier(template)
+        if self.curator is None or self.lag is None or share <= 0:
+            return [_for_template(ex) for ex in seeds]
+        pool = self.curator.eligible(plan.category, plan.ordinal - self.lag)
+        k = min(round(len(seeds) * share), len(pool))
+        if len(seeds) < 2 or k == 0:
+            return [_for_template(ex) for ex in seeds]
+        rng = random.Random(f"{self.settings.seed}:frontier:{plan.ordinal}")
+        picked = [pool[i] for i in sorted(rng.sample(range(len(pool)), k))]
+        return [_for_template(ex) for ex in seeds[: len(seeds) - k] + picked]
 
     def request(self, plan: RequestPlan) -> ChatRequest:
         from .reply import response_format
 
-        shown = [self.seeds.examples[i] for i in plan.shots]
-        messages = self.template.render(
-            examples=[_for_template(ex) for ex in shown],
-            n=self.per_request,
+        template = self.template(plan)
+        shown = self.shown(plan, template)
+        messages = template.render(
+            examples=shown,
+            n=self.per_request(template),
             system=self.seeds.system,
             category=plan.category,
+            attributes=plan.attributes,
         )
         return ChatRequest(
             messages=tuple(messages),
-            temperature=self.temperature,
+            temperature=self.temperature(template),
             response_format=response_format(),
+            shown=tuple(m["content"] for ex in shown for m in ex["messages"]),
         )
 
 
@@ -118,8 +152,19 @@ def _for_template(ex: Example) -> dict[str, Any]:
 
 def prepare(source: SeedSource, settings: Settings) -> Job:
     """Read and check everything; raise InputError subclasses before any side effect."""
+    from .attributes import load_attributes
+
     seeds = load_seeds(source, system=settings.system)
-    template = load_template(settings.template)
+    mix = load_mix(settings.template)
+    user_attrs = load_attributes(settings.attributes) if settings.attributes else {}
+    for template, _ in mix:
+        if template.needs_attributes and not user_attrs:
+            raise ConfigError(
+                f"template {template.name!r} needs --attributes FILE (a YAML or JSON mapping of "
+                "names to lists, e.g. persona, difficulty, topic)"
+            )
+    if user_attrs and not any(t.needs_attributes for t, _ in mix):
+        raise ConfigError("--attributes is for templates that use them: add --template persona")
     if settings.balance_by is not None:
         seeds.categories(settings.balance_by)  # names the first seed lacking the field
     if settings.format != "openai":
@@ -129,29 +174,42 @@ def prepare(source: SeedSource, settings: Settings) -> Job:
             raise ConfigError(
                 f"unknown --format {settings.format!r}: use one of {', '.join(FORMATS)}"
             )
-    shots = settings.shots or template.shots
+    strategies = [
+        Strategy(
+            name=t.name,
+            weight=w,
+            shots=settings.shots or t.shots,
+            attributes=user_attrs if t.needs_attributes else t.attributes,
+        )
+        for t, w in mix
+    ]
     planner = Planner(
-        seeds.examples, shots=shots, seed=settings.seed, balance_by=settings.balance_by
+        seeds.examples, seed=settings.seed, balance_by=settings.balance_by, strategies=strategies
     )
-    per_request = settings.per_request or template.per_request
+    mean_per_request = sum((settings.per_request or t.per_request) * w for t, w in mix) / sum(
+        w for _, w in mix
+    )
     settings = replace(
         settings,
-        max_requests=settings.max_requests or default_max_requests(settings.n, per_request),
+        max_requests=settings.max_requests
+        or default_max_requests(settings.n, max(1, int(mean_per_request))),
     )
-    state = RunState(settings.out_dir, job_identity(settings, seeds, template))
+    state = RunState(settings.out_dir, job_identity(settings, seeds, mix, user_attrs))
     resume = state.check(force=settings.force)
+    uses_frontier = any(
+        (settings.frontier if settings.frontier is not None else t.frontier) > 0 for t, _ in mix
+    )
     return Job(
         settings=settings,
         seeds=seeds,
-        template=template,
+        mix=mix,
         planner=planner,
         quotas=quotas(planner.categories, settings.n),
         state=state,
         resume=resume,
-        temperature=settings.temperature
-        if settings.temperature is not None
-        else template.temperature,
-        per_request=per_request,
+        # Fixed by the concurrency, so that which accepted examples a request may show does
+        # not depend on timing; the engine never runs further ahead than this.
+        lag=max(32, 2 * settings.concurrency) if uses_frontier else None,
     )
 
 
@@ -170,13 +228,17 @@ def seeds_digest(seeds: SeedSet) -> str:
     return h.hexdigest()
 
 
-def job_identity(settings: Settings, seeds: SeedSet, template: Template) -> dict[str, Any]:
-    """What makes two runs the same job (so the second resumes the first). Budgets,
-    concurrency and pacing are left out: changing them mid-job is fine."""
+def job_identity(
+    settings: Settings, seeds: SeedSet, mix: list[tuple[Template, int]], attributes: dict[str, Any]
+) -> dict[str, Any]:
+    """What makes two runs the same job (so the second resumes the first). Budgets and
+    pacing are left out: changing them mid-job is fine."""
     s = settings
     return {
         "seeds": seeds_digest(seeds),
-        "template": template.sha256,
+        "templates": [[t.name, t.sha256, w] for t, w in mix],
+        "attributes": attributes,
+        "frontier": s.frontier,
         "model": s.model,
         "base_url": s.base_url,
         "n": s.n,
@@ -195,33 +257,33 @@ def dry_run_result(job: Job) -> Result:
     from .pricing import estimate_cost
     from .tokens import count_message_tokens
 
-    previews = [job.request(job.planner.plan(i)).messages for i in range(min(2, job.settings.n))]
-    expected = math.ceil(job.settings.n / job.per_request)
-    prompt_tokens = count_message_tokens(list(previews[0]), job.settings.model)
+    s = job.settings
+    plans = [job.planner.plan(i) for i in range(min(len(job.mix) + 1, s.n))]
+    previews = [list(job.request(p).messages) for p in plans]
+    prompt_tokens = sum(count_message_tokens(p, s.model) for p in previews) / len(previews)
     seed_tokens = [
-        count_message_tokens(
-            [m.model_dump(exclude_none=True) for m in ex.turns], job.settings.model
-        )
+        count_message_tokens([m.model_dump(exclude_none=True) for m in ex.turns], s.model)
         for ex in job.seeds.examples
     ]
-    reply_tokens = int(job.per_request * (sum(seed_tokens) / len(seed_tokens)) * 1.3) + 20
+    weights = sum(w for _, w in job.mix)
+    per_request = sum(job.per_request(t) * w for t, w in job.mix) / weights
+    reply_tokens = per_request * (sum(seed_tokens) / len(seed_tokens)) * 1.3 + 20
     # Expect about a fifth of candidates to be dropped by filters and dedup.
-    requests = math.ceil(expected / 0.8)
-    cost = estimate_cost(job.settings.model, prompt_tokens * requests, reply_tokens * requests)
+    requests = math.ceil(s.n / per_request / 0.8)
+    total_in, total_out = int(prompt_tokens * requests), int(reply_tokens * requests)
+    cost = estimate_cost(s.model, total_in, total_out)
     report = {
         "dry_run": True,
-        "settings": job.settings.public(),
+        "settings": s.public(),
         "seeds": seeds_section(job.seeds),
         "estimate": {
             "requests": requests,
-            "prompt_tokens": prompt_tokens * requests,
-            "completion_tokens": reply_tokens * requests,
+            "prompt_tokens": total_in,
+            "completion_tokens": total_out,
             "cost_usd": None if cost is None else round(cost, 4),
         },
     }
-    return Result(
-        train=[], eval=[], report=report, complete=False, previews=[list(p) for p in previews]
-    )
+    return Result(train=[], eval=[], report=report, complete=False, previews=previews)
 
 
 def seeds_section(seeds: SeedSet) -> dict[str, Any]:
@@ -292,6 +354,7 @@ async def run_job(job: Job, *, on_progress: Callable[[RunStats], None] | None = 
         balance_by=s.balance_by,
         seeds=job.seeds.examples,
     )
+    job.curator = curator
     cache = ResponseCache() if s.cache else None
     started = time.time()
     async with open_teacher(s) as teacher:
@@ -322,6 +385,7 @@ async def run_job(job: Job, *, on_progress: Callable[[RunStats], None] | None = 
                 tpm=s.tpm,
                 min_yield=s.min_yield,
                 seed=s.seed,
+                lag=job.lag,
             ),
             planner=job.planner,
             build_request=job.request,

@@ -44,6 +44,8 @@ class Settings:
     per_request: int | None = None  # None: the template's default
     shots: int | None = None  # None: the template's default
     min_yield: float = 0.05
+    attributes: Path | None = None  # --attributes: lists to condition requests on (persona)
+    frontier: float | None = None  # None: the template's default share of accepted examples
     cache: bool = True
     force: bool = False
     format: str = "openai"
@@ -68,6 +70,8 @@ class Settings:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive (got {value})")
         if self.temperature is not None and not 0 <= self.temperature <= 2:
             raise ConfigError(f"--temperature must be in [0, 2] (got {self.temperature})")
+        if self.frontier is not None and not 0 <= self.frontier < 1:
+            raise ConfigError(f"--frontier must be in [0, 1) (got {self.frontier})")
         if self.retries < 0:
             raise ConfigError(f"--retries must be 0 or more (got {self.retries})")
 
@@ -79,4 +83,5 @@ class Settings:
         """For report.json: every setting, as plain JSON (no secrets live in Settings)."""
         d = asdict(self)
         d["out_dir"] = str(self.out_dir)
+        d["attributes"] = None if self.attributes is None else str(self.attributes)
         return d

@@ -34,7 +34,15 @@ if TYPE_CHECKING:
 SUFFIX = ".j2"
 _ROLE_MARK = re.compile(r"^<\|(system|user|assistant)\|>[ \t]*$", re.MULTILINE)
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
-_DEFAULTS: dict[str, Any] = {"description": "", "temperature": 1.0, "shots": 5, "per_request": 5}
+_DEFAULTS: dict[str, Any] = {
+    "description": "",
+    "temperature": 1.0,
+    "shots": 5,
+    "per_request": 5,
+    "frontier": 0.4,  # share of shown examples drawn from those already accepted
+    "attributes": None,  # rotated per request, like evolve's operations
+    "needs_attributes": False,  # persona: refuse to run without --attributes
+}
 
 
 def builtin_dir() -> Path:
@@ -55,6 +63,9 @@ class Template:
     temperature: float
     shots: int
     per_request: int
+    frontier: float = 0.4
+    attributes: dict[str, list[Any]] = field(default_factory=dict)
+    needs_attributes: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
@@ -139,13 +150,30 @@ def parse_template(path: Path, name: str | None = None) -> Template:
             temperature=float(settings["temperature"]),
             shots=int(settings["shots"]),
             per_request=int(settings["per_request"]),
+            frontier=float(settings["frontier"]),
+            attributes=_attributes(settings["attributes"], path),
+            needs_attributes=bool(settings["needs_attributes"]),
             settings=settings,
         )
     except (TypeError, ValueError) as e:
         raise TemplateError(f"{path}: bad front matter value: {e}") from None
+    if not 0 <= tpl.frontier < 1:
+        raise TemplateError(f"{path}: frontier must be in [0, 1)")
     if tpl.shots < 1 or tpl.per_request < 1:
         raise TemplateError(f"{path}: shots and per_request must be at least 1")
     return tpl
+
+
+def _attributes(value: Any, path: Path) -> dict[str, list[Any]]:
+    if value is None:
+        return {}
+    from .attributes import check_attributes
+    from .errors import ConfigError
+
+    try:
+        return check_attributes(value, f"{path}: front matter")
+    except ConfigError as e:
+        raise TemplateError(str(e)) from None
 
 
 def list_templates() -> list[Template]:
@@ -169,3 +197,25 @@ def load_template(name_or_path: str | Path) -> Template:
         tpl = parse_template(builtin, ref)
     tpl.check()
     return tpl
+
+
+def load_mix(spec: str) -> list[tuple[Template, int]]:
+    """``expand`` or ``expand:3,evolve:1`` (names or paths, each with an optional weight)."""
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    if not parts:
+        raise TemplateError("--template is empty")
+    mix: list[tuple[Template, int]] = []
+    for part in parts:
+        ref, weight = part, 1
+        head, sep, tail = part.rpartition(":")
+        if sep and tail.strip().isdigit():
+            ref, weight = head.strip(), int(tail)
+        elif sep and head and not Path(part).exists():
+            raise TemplateError(f"--template {part!r}: the weight after ':' must be a whole number")
+        if weight < 1:
+            raise TemplateError(f"--template {part!r}: weights must be at least 1")
+        mix.append((load_template(ref), weight))
+    names = [t.name for t, _ in mix]
+    if len(set(names)) != len(names):
+        raise TemplateError(f"--template {spec!r} names a template twice")
+    return mix

@@ -16,6 +16,8 @@ class ChatRequest:
     max_tokens: int | None = None
     response_format: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The texts of the examples the prompt shows: never sent, used to spot copies.
+    shown: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
