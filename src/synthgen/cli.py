@@ -258,6 +258,53 @@ def validate(
         raise typer.Exit(1)
 
 
+@app.command("dedup")
+def dedup_cmd(
+    source: Annotated[Path, typer.Argument(help="A JSONL dataset (any supported record shape).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the kept lines.")],
+    threshold: Annotated[
+        float, typer.Option(help="Jaccard similarity at which two examples are near-duplicates.")
+    ] = 0.8,
+    force: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Drop exact and near-duplicate examples from a dataset, keeping first occurrences."""
+    from .stages import dedup_file, summary
+
+    result = _run(dedup_file, source, out, threshold=threshold, force=force)
+    typer.echo("\n".join(summary(result)), err=True)
+
+
+@app.command("split")
+def split_cmd(
+    source: Annotated[Path, typer.Argument(help="A JSONL dataset (any supported record shape).")],
+    out: Annotated[
+        Path, typer.Option("-o", "--out", help="Folder for train.jsonl and eval.jsonl.")
+    ],
+    eval_fraction: Annotated[
+        float, typer.Option(help="Share of examples held out for eval.")
+    ] = 0.1,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same split.")] = 0,
+    balance_by: Annotated[
+        str | None, typer.Option(help="Field to stratify by (e.g. category).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace existing train/eval files.")] = False,
+) -> None:
+    """Split a dataset into train and eval: stratified, deterministic, and leakage-free
+    (near-duplicates never straddle the two)."""
+    from .stages import split_file, summary
+
+    result = _run(
+        split_file,
+        source,
+        out,
+        eval_fraction=eval_fraction,
+        seed=seed,
+        balance_by=balance_by,
+        force=force,
+    )
+    typer.echo("\n".join(summary(result)), err=True)
+
+
 @cache_app.command("info")
 def cache_info() -> None:
     """Where the cache is, how many responses it holds, its size and hits."""

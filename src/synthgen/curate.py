@@ -103,7 +103,8 @@ class Curator:
         built = to_example(raw, system=self.system, metadata=meta)
         if isinstance(built, Drop):
             return built
-        for check in (self.quality, *self.checks):
+        checks: list[Callable[[Example], Drop | None]] = [self.quality, *self.checks]
+        for check in checks:
             drop = check(built)
             if drop is not None:
                 return drop

@@ -183,6 +183,20 @@ def write_jsonl(path: str | os.PathLike[str], records: Iterable[dict[str, Any]])
     return _write_atomic(path, write)
 
 
+def write_text_lines(path: str | os.PathLike[str], lines: Iterable[str]) -> int:
+    """Write lines as they are (a newline after each), atomically; returns the count."""
+
+    def write(f: IO[str]) -> int:
+        count = 0
+        for line in lines:
+            f.write(line)
+            f.write("\n")
+            count += 1
+        return count
+
+    return _write_atomic(path, write)
+
+
 def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     """Write ``obj`` as indented JSON with a trailing newline, atomically."""
 

@@ -144,6 +144,25 @@ def read_records(path: str | os.PathLike[str]) -> Iterator[tuple[int, Example]]:
         yield line, example
 
 
+def read_jsonl_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, str, Example]]:
+    """``(line, raw line, Example)`` for each record of a JSONL dataset, so a stage that
+    filters a dataset can write the kept lines back byte for byte, fields and all."""
+    p = os.fspath(path)
+    found = False
+    for number, text in _text_lines(p):
+        if not text.strip():
+            continue
+        where = f"{p}:{number}"
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise SeedError(f"{where}: invalid JSON: {e.msg} (column {e.colno})") from None
+        found = True
+        yield number, text.rstrip("\r\n"), _parse_record(record, where)[1]
+    if not found:
+        raise SeedError(f"{p}: no examples found")
+
+
 def parse_record(record: object, where: str) -> Example:
     """Turn one JSON-shaped record (chat, prompt/completion, Alpaca, ShareGPT) into an Example;
     ``where`` (e.g. ``"data.jsonl:3"``) prefixes any error message."""
