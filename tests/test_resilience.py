@@ -124,7 +124,7 @@ def test_rerun_is_served_from_cache_byte_identical(make_fake_teacher, tmp_path):
     for f in ("train.jsonl", "eval.jsonl", "rejected.jsonl"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
     report = json.loads((tmp_path / "b" / "report.json").read_text())
-    assert report["requests"]["paid"] == 0 and report["requests"]["cache_hits"] >= 9
+    assert report["requests"]["sent"] == 0 and report["requests"]["cache_hits"] >= 9
     # A different system prompt is a different request: new calls.
     assert run(*args, "--system", "Be brief.", "-o", str(tmp_path / "c")).returncode == 0
     assert fake.request_count > sent

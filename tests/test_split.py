@@ -86,6 +86,20 @@ def test_clusters_equal_brute_force_components() -> None:
     assert sorted(cluster_texts(texts, 0.5)) == expected
 
 
+def test_a_large_cluster_stays_whole() -> None:
+    """More near copies than one LSH bucket compares all-pairs; still one cluster."""
+    rng = random.Random(9)
+    words = [f"c{rng.randrange(10**6)}" for _ in range(50)]
+    texts = []
+    for _ in range(300):
+        variant = words[:]
+        variant[rng.randrange(50)] = f"n{rng.randrange(10**6)}"
+        texts.append(" ".join(variant))
+    texts += distinct_texts(50, seed=9)
+    groups = cluster_texts(texts, 0.5)
+    assert groups[0] == list(range(300)) and len(groups) == 51
+
+
 def test_clusters_of_examples_use_dedup_text() -> None:
     a = Example.from_pairs([("user", "same words in here for all of them")], system="A")
     b = Example.from_pairs([("user", "Same words, in here for all of them!")], system="B")

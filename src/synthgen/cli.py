@@ -88,7 +88,7 @@ def expand(
         float, typer.Option(help="Jaccard similarity at which two examples are near-duplicates.")
     ] = 0.8,
     max_requests: Annotated[
-        int | None, typer.Option(help="Stop after this many paid requests (default: 5x the need).")
+        int | None, typer.Option(help="Stop after this many requests sent to the teacher (default: 5x the need).")
     ] = None,
     max_cost: Annotated[
         float | None, typer.Option(help="Stop when the estimated cost reaches USD.")
@@ -190,7 +190,7 @@ def _print_summary(result: Result) -> None:
     out, req, split = result.out_dir, r["requests"], r["split"]
     lines = [
         f"wrote {out}/train.jsonl ({split['train']}) and {out}/eval.jsonl ({split['eval']})",
-        f"requests {req['total']} ({req['paid']} paid, {req['cache_hits']} from cache, "
+        f"requests {req['total']} ({req['sent']} sent to the teacher, {req['cache_hits']} from cache, "
         f"{req['retries']} retries, {req['failed']} failed); "
         f"candidates {r['candidates']}; accepted {r['accepted']}",
         f"rejected {r['rejected']['total']}: {reasons}",

@@ -10,9 +10,9 @@ probability ≥ 0.99. Candidates are confirmed with the exact Jaccard of the two
 a report never rests on a noisy estimate.
 
 The band tables are plain dicts rather than ``datasketch.MinHashLSH``: its dict storage keeps a
-set per bucket and re-derives band bytes on insert, which measured 720 MB and ≈100 µs per
-document for 100,000 entries at 21 bands; these tables take a fifth of that memory and a tenth
-of the time.
+set per bucket and builds a bytes key per band on every query and insert. For 100,000 entries
+at 16 bands x 6 rows it measured 550 MB and ≈70 µs per document; these tables take ≈150 MB and
+≈7 µs. Signatures still come from datasketch's permutations (see ``Sketcher``).
 """
 
 from __future__ import annotations
@@ -248,7 +248,8 @@ class DedupIndex:
     """A growing index of texts answering "is this a copy or near copy of one already in?".
 
     ``threshold`` is the Jaccard similarity of shingle sets at or above which a text counts as
-    a near duplicate. Built for streaming: one ``check_and_add`` per candidate, ≈50 µs each.
+    a near duplicate. Built for streaming: one ``check_and_add`` per candidate, ≈60 µs each
+    for a 60-word text; 100,000 entries take ≈220 MB.
     """
 
     def __init__(self, threshold: float = 0.8, num_perm: int = 128, seed: int = 1) -> None:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class EngineConfig:
     concurrency: int = 16
-    max_requests: int | None = None  # paid requests, across resumes
+    max_requests: int | None = None  # requests sent to the teacher, across resumes
     max_cost: float | None = None
     timeout: float = 120.0
     backoff: Backoff = field(default_factory=Backoff)
@@ -175,7 +175,7 @@ class Engine:
 
     def _over_request_budget(self, in_flight: int) -> bool:
         cap = self.config.max_requests
-        if cap is not None and self.stats.paid_requests + self.stats.failed + in_flight >= cap:
+        if cap is not None and self.stats.sent + self.stats.failed + in_flight >= cap:
             if in_flight == 0:
                 self._end("max_requests", f"--max-requests {cap} reached")
             return True
@@ -259,7 +259,7 @@ class Engine:
         else:
             outcome = self.curator.curate(plan, result, request)
             rec.update(
-                src="cache" if cached else "paid",
+                src="cache" if cached else "sent",
                 pt=result.prompt_tokens,
                 ct=result.completion_tokens,
                 cand=outcome.candidates,
@@ -282,7 +282,7 @@ class Engine:
         if rec.get("src") == "cache":
             s.cache_hits += 1
         else:
-            s.paid_requests += 1
+            s.sent += 1
         s.prompt_tokens += rec.get("pt", 0)
         s.completion_tokens += rec.get("ct", 0)
         s.cost_usd += rec.get("cost", 0.0)

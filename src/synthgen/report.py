@@ -13,7 +13,7 @@ class RunStats:
     """Live counters, updated by the engine and rebuilt from the journal on resume."""
 
     requests: int = 0  # ordinals processed (answered, from cache or failed)
-    paid_requests: int = 0  # sent to the teacher and answered (not from the cache)
+    sent: int = 0  # sent to the teacher and answered (not from the cache)
     cache_hits: int = 0
     retries: int = 0
     failed: int = 0
@@ -41,7 +41,7 @@ class RunStats:
         return {
             "requests": {
                 "total": self.requests,
-                "paid": self.paid_requests,
+                "sent": self.sent,
                 "cache_hits": self.cache_hits,
                 "retries": self.retries,
                 "failed": self.failed,
@@ -59,15 +59,3 @@ class RunStats:
             "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
             "cost_usd": round(self.cost_usd, 6),
         }
-
-
-def summary_line(stats: RunStats, n: int) -> str:
-    """One line for the terminal at the end of a run."""
-    reasons = ", ".join(f"{k} {v}" for k, v in stats.rejected.most_common(4))
-    cost = f", ≈${stats.cost_usd:.4f}" if stats.cost_usd else ""
-    return (
-        f"accepted {stats.accepted}/{n} from {stats.requests} requests "
-        f"({stats.paid_requests} paid, {stats.cache_hits} cached); "
-        f"rejected {stats.rejected_total}" + (f" ({reasons})" if reasons else "") + f"{cost}; "
-        f"{stats.elapsed:.1f}s"
-    )
