@@ -88,7 +88,10 @@ def expand(
         float, typer.Option(help="Jaccard similarity at which two examples are near-duplicates.")
     ] = 0.8,
     max_requests: Annotated[
-        int | None, typer.Option(help="Stop after this many requests sent to the teacher (default: 5x the need).")
+        int | None,
+        typer.Option(
+            help="Stop after this many requests sent to the teacher (default: 5x the need)."
+        ),
     ] = None,
     max_cost: Annotated[
         float | None, typer.Option(help="Stop when the estimated cost reaches USD.")
@@ -105,6 +108,14 @@ def expand(
     per_request: Annotated[
         int | None, typer.Option(help="Conversations asked for per request (template default).")
     ] = None,
+    attributes: Annotated[
+        Path | None,
+        typer.Option(help="YAML/JSON lists to condition requests on (for --template persona)."),
+    ] = None,
+    frontier: Annotated[
+        float | None,
+        typer.Option(help="Share of shown examples taken from accepted ones (template default)."),
+    ] = None,
     output_format: Annotated[
         str,
         typer.Option("--format", help="openai, prompt-completion, sharegpt, alpaca or trl."),
@@ -113,10 +124,11 @@ def expand(
         bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")
     ] = False,
     dry_run: Annotated[
-        bool, typer.Option(help="Show the first prompts and the estimate; send nothing.")
+        bool,
+        typer.Option("--dry-run", help="Show the first prompts and the estimate; send nothing."),
     ] = False,
     force: Annotated[
-        bool, typer.Option(help="Replace the output folder of a different job.")
+        bool, typer.Option("--force", help="Replace the output folder of a different job.")
     ] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
     verbose: Annotated[
@@ -149,6 +161,8 @@ def expand(
         tpm=tpm,
         temperature=temperature,
         per_request=per_request,
+        attributes=attributes,
+        frontier=frontier,
         format=output_format,
         cache=not no_cache,
         force=force,
@@ -265,7 +279,7 @@ def dedup_cmd(
     threshold: Annotated[
         float, typer.Option(help="Jaccard similarity at which two examples are near-duplicates.")
     ] = 0.8,
-    force: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
 ) -> None:
     """Drop exact and near-duplicate examples from a dataset, keeping first occurrences."""
     from .stages import dedup_file, summary
@@ -287,7 +301,9 @@ def split_cmd(
     balance_by: Annotated[
         str | None, typer.Option(help="Field to stratify by (e.g. category).")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Replace existing train/eval files.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace existing train/eval files.")
+    ] = False,
 ) -> None:
     """Split a dataset into train and eval: stratified, deterministic, and leakage-free
     (near-duplicates never straddle the two)."""
