@@ -130,3 +130,67 @@ def test_request_budget_stops_run(make_fake_teacher, tmp_path):
     assert not result.complete and result.report["stop"]["reason"] == "max_requests"
     assert fake.request_count == 7
     assert result.report["accepted"] == 7
+
+
+def test_language_and_decontamination_filters(make_fake_teacher, tmp_path):
+    held_out = tmp_path / "held_out.jsonl"
+    secret = "the quick brown fox jumps over the lazy dog near the quiet river bank today"
+    held_out.write_text(
+        json.dumps(
+            {
+                "messages": [
+                    {"role": "user", "content": "q"},
+                    {"role": "assistant", "content": secret},
+                ]
+            }
+        )
+        + "\n"
+    )
+
+    def handler(body, index):
+        polish = [fresh(__import__("random").Random(index * 10 + k)) for k in range(3)]
+        for k, c in enumerate(polish):
+            c["messages"][0]["content"] = (
+                f"Proszę, napisz zdanie numer {index} {k} o tym, że jest bardzo ładna pogoda."
+            )
+            c["messages"][1]["content"] = (
+                f"Wczoraj byłem w lesie z mamą i widziałem {index} {k} saren, które jadły trawę."
+            )
+        english = {
+            "messages": [
+                {"role": "user", "content": f"Please write sentence {index} about the weather."},
+                {
+                    "role": "assistant",
+                    "content": "Yesterday I was in the forest and saw many deer eating grass.",
+                },
+            ]
+        }
+        leaked = {
+            "messages": [
+                {"role": "user", "content": f"Zdanie {index} proszę o lisie."},
+                {"role": "assistant", "content": f"Oto ono: {secret} {index}"},
+            ]
+        }
+        return {"conversations": [*polish, english, leaked]}
+
+    fake = make_fake_teacher(handler=handler)
+    out = tmp_path / "o"
+    result = expand(
+        SAMPLES / "seeds.txt",
+        12,
+        model="m",
+        base_url=fake.base_url,
+        out_dir=out,
+        system="Popraw gramatykę zdania.",
+        decontaminate=held_out,
+    )
+    reasons = result.report["rejected"]["by_reason"]
+    assert result.report["language"] == "pl"
+    assert reasons.get("wrong_language", 0) >= 1
+    assert reasons.get("contaminated", 0) >= 1
+    assert result.complete
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "wrong_language" in card and "synthgen expand" in card
+    div = result.report["diversity"]
+    assert 0 < div["distinct_1"] <= 1 and "mean_pairwise_jaccard" in div
+    assert result.report["validation"]["train"]["ok"] is True

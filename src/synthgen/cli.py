@@ -116,6 +116,21 @@ def expand(
         float | None,
         typer.Option(help="Share of shown examples taken from accepted ones (template default)."),
     ] = None,
+    language: Annotated[
+        str,
+        typer.Option(help="Language replies must be in: auto (the seeds'), a code (pl), or off."),
+    ] = "auto",
+    decontaminate: Annotated[
+        Path | None,
+        typer.Option(help="Held-out JSONL: drop candidates sharing an n-gram with any of it."),
+    ] = None,
+    decontaminate_ngram: Annotated[
+        int, typer.Option(help="n-gram length (words) for --decontaminate.")
+    ] = 13,
+    judge: Annotated[
+        str | None, typer.Option(help="Judge model: score every candidate 1-10 with a rubric.")
+    ] = None,
+    min_score: Annotated[int, typer.Option(help="With --judge: drop candidates below this.")] = 6,
     output_format: Annotated[
         str,
         typer.Option("--format", help="openai, prompt-completion, sharegpt, alpaca or trl."),
@@ -163,7 +178,13 @@ def expand(
         per_request=per_request,
         attributes=attributes,
         frontier=frontier,
+        language=language,
+        decontaminate=decontaminate,
+        decontaminate_ngram=decontaminate_ngram,
+        judge=judge,
+        min_score=min_score,
         format=output_format,
+        command=_command_line(),
         cache=not no_cache,
         force=force,
     )
@@ -197,6 +218,14 @@ def expand(
         raise typer.Exit(1)
 
 
+def _command_line() -> str:
+    import shlex
+
+    from .redact import redact
+
+    return redact(shlex.join(["synthgen", *sys.argv[1:]]))
+
+
 def _print_summary(result: Result) -> None:
     r = result.report
     rejected = r["rejected"]["by_reason"]
@@ -204,8 +233,8 @@ def _print_summary(result: Result) -> None:
     out, req, split = result.out_dir, r["requests"], r["split"]
     lines = [
         f"wrote {out}/train.jsonl ({split['train']}) and {out}/eval.jsonl ({split['eval']})",
-        f"requests {req['total']} ({req['sent']} sent to the teacher, {req['cache_hits']} from cache, "
-        f"{req['retries']} retries, {req['failed']} failed); "
+        f"requests {req['total']} ({req['sent']} sent to the teacher, "
+        f"{req['cache_hits']} from cache, {req['retries']} retries, {req['failed']} failed); "
         f"candidates {r['candidates']}; accepted {r['accepted']}",
         f"rejected {r['rejected']['total']}: {reasons}",
         f"tokens {r['tokens']['prompt']:,} in / {r['tokens']['completion']:,} out"

@@ -28,6 +28,9 @@ class Outcome:
     accepted: list[Example] = field(default_factory=list)
     drops: list[dict[str, Any]] = field(default_factory=list)  # rejected.jsonl rows
     candidates: int = 0
+    # Good candidates for a category that filled up while their request was in flight: not
+    # rejections (and not in rejected.jsonl, whose content must not depend on timing).
+    surplus: int = 0
 
 
 class Curator:
@@ -87,7 +90,9 @@ class Curator:
         for j, raw in enumerate(conversations):
             out.candidates += 1
             verdict = self._verdict(plan, raw, {**meta, "n": j}, guard)
-            if isinstance(verdict, Drop):
+            if isinstance(verdict, Drop) and verdict.reason == "over_quota":
+                out.surplus += 1
+            elif isinstance(verdict, Drop):
                 out.drops.append(_row(plan, verdict, raw))
             else:
                 out.accepted.append(verdict)

@@ -266,6 +266,8 @@ class Engine:
                 acc=[{**e.to_chat(), "metadata": e.metadata} for e in outcome.accepted],
                 rej=outcome.drops,
             )
+            if outcome.surplus:
+                rec["sur"] = outcome.surplus
             if not cached and self.price is not None:
                 rec["cost"] = self.price(result.prompt_tokens, result.completion_tokens) or 0.0
         self.state.append(rec)
@@ -288,6 +290,7 @@ class Engine:
         s.cost_usd += rec.get("cost", 0.0)
         s.candidates += outcome.candidates
         s.accepted += accepted
+        s.surplus += rec.get("sur", 0)
         reasons = Counter(d["reason"] for d in outcome.drops)
         s.rejected.update(reasons)
         for e in rec.get("acc", []):

@@ -7,12 +7,15 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from .card import dataset_card
+from .diversity import diversity_report
 from .formats import to_record, write_json, write_jsonl
 from .split import split
 
 if TYPE_CHECKING:
     from .generate import Engine
     from .pipeline import Job, Result
+    from .settings import Settings
     from .state import RunState
 
 
@@ -28,8 +31,10 @@ def write_outputs(job: Job, engine: Engine, *, started: float) -> Result:
         if len(accepted) >= 2
         else (list(accepted), [])
     )
-    write_jsonl(out / "train.jsonl", (to_record(e, s.format) for e in train))
-    write_jsonl(out / "eval.jsonl", (to_record(e, s.format) for e in evals))
+    train_records = [to_record(e, s.format) for e in train]
+    eval_records = [to_record(e, s.format) for e in evals]
+    write_jsonl(out / "train.jsonl", train_records)
+    write_jsonl(out / "eval.jsonl", eval_records)
     write_jsonl(out / "rejected.jsonl", _rejected(job.state))
     write_jsonl(out / "failures.jsonl", _failures(job.state))
     complete = engine.curator.done
@@ -60,10 +65,74 @@ def write_outputs(job: Job, engine: Engine, *, started: float) -> Result:
         **engine.stats.to_dict(),
         "quotas": {str(k) if k is not None else "all": v for k, v in job.quotas.items()},
         "split": {"train": len(train), "eval": len(evals), "eval_fraction": s.eval_fraction},
+        "language": job.language,
+        "diversity": diversity_report(accepted, job.seeds.examples, seed=s.seed),
+        "validation": {
+            "train": _validation(train_records, s.format),
+            "eval": _validation(eval_records, s.format),
+        },
         "wall_time_s": round(time.time() - started, 3),
     }
     write_json(out / "report.json", report)
+    card = dataset_card(report, command=s.command or reproduce_command(s, job.seeds.path))
+    (out / "README.md").write_text(card, encoding="utf-8")
     return Result(train=train, eval=evals, report=report, out_dir=out, complete=complete)
+
+
+def _validation(records: list[dict[str, Any]], fmt: str) -> dict[str, Any]:
+    """The cookbook checks on our own output (an eval set under 10 lines is fine)."""
+    from .validate import validate_records
+
+    if not records:
+        return {"ok": True, "n_examples": 0}
+    v = validate_records(enumerate(records, 1), fmt=fmt)
+    errors = {k: c for k, c in v.errors.items() if c and k != "too_few_examples"}
+    return {
+        "ok": not errors,
+        "n_examples": v.n_examples,
+        "errors": errors,
+        "n_over_limit": v.n_over_limit,
+        "n_epochs": v.n_epochs,
+        "billed_tokens": v.billed_tokens,
+        "warnings": v.warnings,
+    }
+
+
+def reproduce_command(s: Settings, seeds_path: str | None) -> str:
+    """The CLI command that makes this dataset again (non-default settings only)."""
+    import shlex
+
+    from .settings import Settings
+
+    default = Settings(n=s.n)
+    args = ["synthgen", "expand", seeds_path or "SEEDS", "-n", str(s.n), "-o", str(s.out_dir)]
+    flags = {
+        "model": "--model",
+        "base_url": "--base-url",
+        "template": "--template",
+        "system": "--system",
+        "eval_fraction": "--eval-fraction",
+        "seed": "--seed",
+        "balance_by": "--balance-by",
+        "dedup_threshold": "--dedup-threshold",
+        "temperature": "--temperature",
+        "per_request": "--per-request",
+        "attributes": "--attributes",
+        "frontier": "--frontier",
+        "language": "--language",
+        "decontaminate": "--decontaminate",
+        "decontaminate_ngram": "--decontaminate-ngram",
+        "judge": "--judge",
+        "min_score": "--min-score",
+        "format": "--format",
+    }
+    for name, flag in flags.items():
+        value = getattr(s, name)
+        if value is not None and value != getattr(default, name):
+            args += [flag, str(value)]
+    if s.model != default.model and "--model" not in args:
+        args += ["--model", s.model]
+    return shlex.join(args)
 
 
 def _rejected(state: RunState) -> Iterator[dict[str, Any]]:

@@ -90,6 +90,8 @@ class Job:
     state: RunState
     resume: bool
     lag: int | None = None  # frontier examples come from requests at least this far back
+    checks: list[Any] = field(default_factory=list)  # extra filters: language, decontamination
+    language: str | None = None  # the language replies must be in (None: not checked)
     curator: Any = None  # the live Curator: the pool of accepted examples for the frontier
     engine: Any = None  # the live Engine, so the CLI can interrupt it
 
@@ -194,6 +196,7 @@ def prepare(source: SeedSource, settings: Settings) -> Job:
         max_requests=settings.max_requests
         or default_max_requests(settings.n, max(1, int(mean_per_request))),
     )
+    checks, language = extra_checks(settings, seeds)
     state = RunState(settings.out_dir, job_identity(settings, seeds, mix, user_attrs))
     resume = state.check(force=settings.force)
     uses_frontier = any(
@@ -210,7 +213,34 @@ def prepare(source: SeedSource, settings: Settings) -> Job:
         # Fixed by the concurrency, so that which accepted examples a request may show does
         # not depend on timing; the engine never runs further ahead than this.
         lag=max(32, 2 * settings.concurrency) if uses_frontier else None,
+        checks=checks,
+        language=language,
     )
+
+
+def extra_checks(settings: Settings, seeds: SeedSet) -> tuple[list[Any], str | None]:
+    """The optional filters: reply language (the seeds' own by default) and
+    decontamination against a held-out set."""
+    checks: list[Any] = []
+    language = None
+    # Contamination first: it is the reason a user most needs to see.
+    if settings.decontaminate is not None:
+        from .decontam import Decontaminator
+
+        checks.append(
+            Decontaminator.from_file(settings.decontaminate, ngram=settings.decontaminate_ngram)
+        )
+    choice = (settings.language or "off").lower()
+    if choice not in ("off", "none") and not (settings.demo and choice == "auto"):
+        from .language import LanguageFilter, dominant_language
+
+        if choice == "auto":
+            language = dominant_language(ex.dedup_text() for ex in seeds.examples)
+        else:
+            language = choice
+        if language is not None:
+            checks.append(LanguageFilter(language))  # ConfigError for codes it cannot detect
+    return checks, language
 
 
 def default_max_requests(n: int, per_request: int) -> int:
@@ -239,6 +269,10 @@ def job_identity(
         "templates": [[t.name, t.sha256, w] for t, w in mix],
         "attributes": attributes,
         "frontier": s.frontier,
+        "language": s.language,
+        "decontaminate": _file_digest(s.decontaminate),
+        "decontaminate_ngram": s.decontaminate_ngram,
+        "judge": [s.judge, s.min_score] if s.judge else None,
         "model": s.model,
         "base_url": s.base_url,
         "n": s.n,
@@ -251,6 +285,15 @@ def job_identity(
         "eval_fraction": s.eval_fraction,
         "format": s.format,
     }
+
+
+def _file_digest(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def dry_run_result(job: Job) -> Result:
@@ -353,6 +396,7 @@ async def run_job(job: Job, *, on_progress: Callable[[RunStats], None] | None = 
         quotas=job.quotas,
         balance_by=s.balance_by,
         seeds=job.seeds.examples,
+        checks=job.checks,
     )
     job.curator = curator
     cache = ResponseCache() if s.cache else None

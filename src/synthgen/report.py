@@ -20,6 +20,7 @@ class RunStats:
     replies: int = 0
     candidates: int = 0
     accepted: int = 0
+    surplus: int = 0  # good candidates of a category that had filled up meanwhile
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
@@ -55,6 +56,7 @@ class RunStats:
                 "by_reason": dict(self.rejected.most_common()),
             },
             "accepted": self.accepted,
+            "surplus": self.surplus,
             "per_category": dict(sorted(self.per_category.items())),
             "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
             "cost_usd": round(self.cost_usd, 6),

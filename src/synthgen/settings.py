@@ -46,6 +46,12 @@ class Settings:
     min_yield: float = 0.05
     attributes: Path | None = None  # --attributes: lists to condition requests on (persona)
     frontier: float | None = None  # None: the template's default share of accepted examples
+    language: str | None = "auto"  # "auto": the seeds' language; None/"off": no language filter
+    decontaminate: Path | None = None  # held-out JSONL: drop candidates sharing an n-gram
+    decontaminate_ngram: int = 13
+    judge: str | None = None  # judge model: score each candidate, drop below min_score
+    min_score: int = 6
+    command: str | None = None  # how the run was started, for the dataset card
     cache: bool = True
     force: bool = False
     format: str = "openai"
@@ -72,6 +78,12 @@ class Settings:
             raise ConfigError(f"--temperature must be in [0, 2] (got {self.temperature})")
         if self.frontier is not None and not 0 <= self.frontier < 1:
             raise ConfigError(f"--frontier must be in [0, 1) (got {self.frontier})")
+        if self.decontaminate_ngram < 1:
+            raise ConfigError(
+                f"--decontaminate-ngram must be at least 1 (got {self.decontaminate_ngram})"
+            )
+        if not 1 <= self.min_score <= 10:
+            raise ConfigError(f"--min-score must be between 1 and 10 (got {self.min_score})")
         if self.retries < 0:
             raise ConfigError(f"--retries must be 0 or more (got {self.retries})")
 
@@ -83,5 +95,7 @@ class Settings:
         """For report.json: every setting, as plain JSON (no secrets live in Settings)."""
         d = asdict(self)
         d["out_dir"] = str(self.out_dir)
-        d["attributes"] = None if self.attributes is None else str(self.attributes)
+        for name in ("attributes", "decontaminate"):
+            value = d[name]
+            d[name] = None if value is None else str(value)
         return d

@@ -68,6 +68,10 @@ class Template:
     needs_attributes: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def kind(self) -> str:
+        return str(self.settings.get("kind", "generate"))
+
     @cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
@@ -176,9 +180,10 @@ def _attributes(value: Any, path: Path) -> dict[str, list[Any]]:
         raise TemplateError(str(e)) from None
 
 
-def list_templates() -> list[Template]:
-    """The built-in templates, by name."""
-    return [parse_template(p) for p in sorted(builtin_dir().glob(f"*{SUFFIX}"))]
+def list_templates(kind: str = "generate") -> list[Template]:
+    """The built-in templates of a kind ('generate', or 'judge' for judge rubrics), by name."""
+    found = [parse_template(p) for p in sorted(builtin_dir().glob(f"*{SUFFIX}"))]
+    return [t for t in found if t.kind == kind]
 
 
 def load_template(name_or_path: str | Path) -> Template:
@@ -214,7 +219,12 @@ def load_mix(spec: str) -> list[tuple[Template, int]]:
             raise TemplateError(f"--template {part!r}: the weight after ':' must be a whole number")
         if weight < 1:
             raise TemplateError(f"--template {part!r}: weights must be at least 1")
-        mix.append((load_template(ref), weight))
+        template = load_template(ref)
+        if template.kind != "generate":
+            raise TemplateError(
+                f"--template {ref!r} is a {template.kind} template, not for generating"
+            )
+        mix.append((template, weight))
     names = [t.name for t, _ in mix]
     if len(set(names)) != len(names):
         raise TemplateError(f"--template {spec!r} names a template twice")
