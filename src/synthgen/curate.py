@@ -44,7 +44,9 @@ class Curator:
         balance_by: str | None,
         seeds: Sequence[Example] = (),
         checks: Sequence[Callable[[Example], Drop | None]] = (),
+        min_score: int = 0,
     ) -> None:
+        self.min_score = min_score
         self.system = system
         self.quality = quality
         self.checks = list(checks)  # language, decontamination, ...
@@ -68,8 +70,14 @@ class Curator:
         return all(self.full(c) for c in self.quotas)
 
     def curate(
-        self, plan: RequestPlan, completion: Completion, request: ChatRequest | None = None
+        self,
+        plan: RequestPlan,
+        completion: Completion,
+        request: ChatRequest | None = None,
+        scores: Mapping[int, tuple[int | None, str]] | None = None,
     ) -> Outcome:
+        """Curate one reply. ``scores`` are the judge's verdicts by conversation index, for
+        the candidates :meth:`worth_judging` picked (None: no judge)."""
         out = Outcome()
         if completion.finish_reason == "length":
             # A reply cut off by max_tokens: its last conversation is incomplete and
@@ -84,12 +92,9 @@ class Curator:
         guard = None
         if request is not None:
             guard = PromptGuard(request.messages[-1]["content"], request.shown)
-        meta: dict[str, Any] = {"request": plan.ordinal, "seeds": list(plan.shots)}
-        if self.balance_by is not None:
-            meta[self.balance_by] = plan.category
         for j, raw in enumerate(conversations):
             out.candidates += 1
-            verdict = self._verdict(plan, raw, {**meta, "n": j}, guard)
+            verdict = self._verdict(plan, raw, self._meta(plan, j), guard, scores)
             if isinstance(verdict, Drop) and verdict.reason == "over_quota":
                 out.surplus += 1
             elif isinstance(verdict, Drop):
@@ -98,13 +103,14 @@ class Curator:
                 out.accepted.append(verdict)
         return out
 
-    def _verdict(
-        self,
-        plan: RequestPlan,
-        raw: list[dict[str, Any]],
-        meta: dict[str, Any],
-        guard: PromptGuard | None,
-    ) -> Example | Drop:
+    def _meta(self, plan: RequestPlan, j: int) -> dict[str, Any]:
+        meta: dict[str, Any] = {"request": plan.ordinal, "n": j, "seeds": list(plan.shots)}
+        if self.balance_by is not None:
+            meta[self.balance_by] = plan.category
+        return meta
+
+    def _screen(self, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Example | Drop:
+        """Schema, quality and the extra checks: everything that needs no other candidate."""
         built = to_example(raw, system=self.system, metadata=meta)
         if isinstance(built, Drop):
             return built
@@ -113,6 +119,36 @@ class Curator:
             drop = check(built)
             if drop is not None:
                 return drop
+        return built
+
+    def worth_judging(self, plan: RequestPlan, completion: Completion) -> dict[int, Example]:
+        """The candidates of a reply that could still be accepted, so the judge (a paid call
+        each) only sees those. The index only grows, so a candidate that duplicates something
+        now would be dropped at curation anyway."""
+        if completion.finish_reason == "length" or self.full(plan.category):
+            return {}
+        try:
+            conversations = parse_reply(completion.text)
+        except ParseError:
+            return {}
+        out = {}
+        for j, raw in enumerate(conversations):
+            built = self._screen(raw, self._meta(plan, j))
+            if isinstance(built, Example) and self.index.check(built.dedup_text()) is None:
+                out[j] = built
+        return out
+
+    def _verdict(
+        self,
+        plan: RequestPlan,
+        raw: list[dict[str, Any]],
+        meta: dict[str, Any],
+        guard: PromptGuard | None,
+        scores: Mapping[int, tuple[int | None, str]] | None = None,
+    ) -> Example | Drop:
+        built = self._screen(raw, meta)
+        if isinstance(built, Drop):
+            return built
         if self.full(plan.category):
             return Drop("over_quota", f"category {plan.category!r} already has its share")
         text = built.dedup_text()
@@ -127,6 +163,14 @@ class Curator:
             drop = guard(built)
             if drop is not None:
                 return drop
+        if scores is not None:
+            score, reason = scores.get(meta["n"], (None, "not judged"))
+            if score is not None and score < self.min_score:
+                detail = f"judge scored {score}/10 < {self.min_score}" + (
+                    f": {reason}" if reason else ""
+                )
+                return Drop("low_score", detail)
+            built = built.with_metadata(judge_score=score)
         self.index.add(f"{plan.ordinal}:{meta['n']}", text, tag="accepted")
         self.admit(built, plan.category)
         return built

@@ -27,6 +27,7 @@ from .teacher import ChatRequest, Completion, Teacher
 if TYPE_CHECKING:
     from .cache import ResponseCache
     from .curate import Curator, Outcome
+    from .judge import Judge
     from .state import RunState
 
 
@@ -53,8 +54,11 @@ class Failure:
 
 
 Price = Callable[[int, int], float | None]
-# (plan, request, reply or failure or None when skipped, served from the cache)
-Ready = tuple[RequestPlan, ChatRequest | None, "Completion | Failure | None", bool]
+# Judge verdicts by conversation index, with the judge call's (prompt, completion, sent) usage.
+Usage = tuple[int, int, bool]
+Scores = dict[int, tuple[tuple[int | None, str], Usage]]
+# (plan, request, reply or failure or None when skipped, served from the cache, judge scores)
+Ready = tuple[RequestPlan, ChatRequest | None, "Completion | Failure | None", bool, Scores | None]
 log = logging.getLogger("synthgen")
 
 
@@ -72,7 +76,11 @@ class Engine:
         cache: ResponseCache | None = None,
         price: Price | None = None,
         on_progress: Callable[[RunStats], None] | None = None,
+        judge: Judge | None = None,
+        judge_price: Price | None = None,
     ) -> None:
+        self.judge = judge
+        self.judge_price = judge_price
         self.config = config
         self.planner = planner
         self.build_request = build_request
@@ -92,7 +100,10 @@ class Engine:
         self._recent: deque[str] = deque(maxlen=config.yield_window)
         self._rng = random.Random(config.seed)
         self._done: asyncio.Queue[
-            tuple[RequestPlan, ChatRequest, Completion | Failure | BaseException] | None
+            tuple[
+                RequestPlan, ChatRequest, Completion | Failure | BaseException, bool, Scores | None
+            ]
+            | None
         ]
         self._done = asyncio.Queue()
 
@@ -141,27 +152,30 @@ class Engine:
                         break
                     next_ordinal += 1
                     if self.curator.full(plan.category):
-                        ready[plan.ordinal] = (plan, None, None, False)  # nothing to ask for
+                        ready[plan.ordinal] = (plan, None, None, False, None)  # nothing to ask
                         self._drain(ready)
                         continue
                     request = self.build_request(plan)
                     key = self.cache_key(request, plan.ordinal)
-                    hit = self.cache.get(key) if self.cache is not None else None
-                    if hit is not None:
-                        ready[plan.ordinal] = (plan, request, Completion.from_dict(hit), True)
+                    got = self.cache.get(key) if self.cache is not None else None
+                    hit = Completion.from_dict(got) if got is not None else None
+                    if hit is not None and self.judge is None:
+                        ready[plan.ordinal] = (plan, request, hit, True, None)
                         self._drain(ready)
                         continue
-                    inflight[plan.ordinal] = asyncio.create_task(self._fetch(plan, request, key))
+                    inflight[plan.ordinal] = asyncio.create_task(
+                        self._fetch(plan, request, key, hit)
+                    )
                 if not inflight:
                     break
                 item = await self._done.get()
                 if item is None:  # interrupt()
                     continue
-                plan, request, result = item
+                plan, request, result, cached, scores = item
                 if isinstance(result, BaseException):
                     raise result
                 del inflight[plan.ordinal]
-                ready[plan.ordinal] = (plan, request, result, False)
+                ready[plan.ordinal] = (plan, request, result, cached, scores)
                 self._drain(ready)
         finally:
             for task in inflight.values():
@@ -186,18 +200,49 @@ class Engine:
             self.stop_reason, self.stop_detail = reason, detail
 
     # -- one request, with retries --------------------------------------------------------
-    async def _fetch(self, plan: RequestPlan, request: ChatRequest, key: str) -> None:
+    async def _fetch(
+        self, plan: RequestPlan, request: ChatRequest, key: str, hit: Completion | None
+    ) -> None:
+        scores = None
         try:
-            result: Completion | Failure | BaseException = await self._attempts(
-                plan.ordinal, request, key
+            result: Completion | Failure | BaseException = hit or await self._attempts(
+                self.teacher, plan.ordinal, request, key
             )
+            if self.judge is not None and isinstance(result, Completion):
+                scores = await self._judge_reply(plan, result)
         except asyncio.CancelledError:
             raise
         except BaseException as e:  # a fatal teacher error ends the whole run
             result = e
-        self._done.put_nowait((plan, request, result))
+        self._done.put_nowait((plan, request, result, hit is not None, scores))
 
-    async def _attempts(self, ordinal: int, request: ChatRequest, key: str) -> Completion | Failure:
+    async def _judge_reply(self, plan: RequestPlan, completion: Completion) -> Scores:
+        """The judge's verdict on every candidate of a reply that could still be accepted;
+        judge replies are cached and retried like the teacher's."""
+        assert self.judge is not None
+        judge = self.judge
+        worth = self.curator.worth_judging(plan, completion)
+
+        async def one(j: int, example: Example) -> tuple[int, tuple[int | None, str], Usage]:
+            from .judge import verdict_of
+
+            request = judge.request(example)
+            key = self.cache_key(request, -1)  # judging is deterministic: no ordinal
+            got = self.cache.get(key) if self.cache is not None else None
+            if got is not None:
+                return j, verdict_of(Completion.from_dict(got)), (0, 0, False)
+            result = await self._attempts(judge.teacher, plan.ordinal, request, key)
+            if isinstance(result, Failure):
+                return j, (None, f"judge failed: {result.message}"), (0, 0, False)
+            usage = (result.prompt_tokens, result.completion_tokens, True)
+            return j, verdict_of(result), usage
+
+        results = await asyncio.gather(*(one(j, ex) for j, ex in worth.items()))
+        return {j: (verdict, usage) for j, verdict, usage in results}
+
+    async def _attempts(
+        self, teacher: Teacher, ordinal: int, request: ChatRequest, key: str
+    ) -> Completion | Failure:
         backoff = self.config.backoff
         est_tokens = sum(len(m["content"]) for m in request.messages) // 3
         attempt = 0
@@ -205,7 +250,7 @@ class Engine:
             await self.rate.acquire(est_tokens)
             try:
                 completion = await asyncio.wait_for(
-                    self.teacher.complete(request), timeout=self.config.timeout
+                    teacher.complete(request), timeout=self.config.timeout
                 )
             except TeacherFatalError:
                 raise
@@ -235,11 +280,11 @@ class Engine:
     # -- ordered curation ---------------------------------------------------------------
     def _drain(self, ready: dict[int, Ready]) -> None:
         while self._frontier in ready and self.stop_reason is None:
-            plan, request, result, cached = ready.pop(self._frontier)
+            plan, request, result, cached, scores = ready.pop(self._frontier)
             self._frontier += 1
             if result is None or self.curator.done:
                 continue
-            self._curate_one(plan, request, result, cached)
+            self._curate_one(plan, request, result, cached, scores)
         if self.on_progress is not None:
             self.on_progress(self.stats)
 
@@ -249,6 +294,7 @@ class Engine:
         request: ChatRequest | None,
         result: Completion | Failure,
         cached: bool,
+        scores: Scores | None = None,
     ) -> None:
         from .curate import Outcome
 
@@ -257,7 +303,8 @@ class Engine:
             rec["fail"] = {"kind": result.kind, "status": result.status, "message": result.message}
             outcome = Outcome()
         else:
-            outcome = self.curator.curate(plan, result, request)
+            verdicts = None if scores is None else {j: v for j, (v, _) in scores.items()}
+            outcome = self.curator.curate(plan, result, request, verdicts)
             rec.update(
                 src="cache" if cached else "sent",
                 pt=result.prompt_tokens,
@@ -268,6 +315,8 @@ class Engine:
             )
             if outcome.surplus:
                 rec["sur"] = outcome.surplus
+            if scores:
+                rec["judge"] = self._judge_record(scores)
             if not cached and self.price is not None:
                 rec["cost"] = self.price(result.prompt_tokens, result.completion_tokens) or 0.0
         self.state.append(rec)
@@ -291,6 +340,12 @@ class Engine:
         s.candidates += outcome.candidates
         s.accepted += accepted
         s.surplus += rec.get("sur", 0)
+        judged = rec.get("judge")
+        if judged:
+            s.judge_calls += judged["sent"]
+            s.judge_tokens += judged["pt"] + judged["ct"]
+            s.cost_usd += judged["cost"]
+            s.judge_scores.update(str(x) if x is not None else "unscored" for x in judged["scores"])
         reasons = Counter(d["reason"] for d in outcome.drops)
         s.rejected.update(reasons)
         for e in rec.get("acc", []):
@@ -304,6 +359,18 @@ class Engine:
             if reason not in ("unparseable", "truncated") or outcome.candidates == 0:
                 self._recent.append(reason)
         self._recent.extend(["accepted"] * accepted)
+
+    def _judge_record(self, scores: Scores) -> dict[str, Any]:
+        sent = [u for _, u in scores.values() if u[2]]
+        pt, ct = sum(u[0] for u in sent), sum(u[1] for u in sent)
+        cost = (self.judge_price(pt, ct) or 0.0) if self.judge_price and sent else 0.0
+        return {
+            "scores": [v[0] for v, _ in scores.values()],
+            "sent": len(sent),
+            "pt": pt,
+            "ct": ct,
+            "cost": cost,
+        }
 
     def _check_budgets(self) -> None:
         cfg = self.config

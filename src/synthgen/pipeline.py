@@ -371,6 +371,32 @@ async def open_teacher(settings: Settings) -> AsyncIterator[Teacher]:
         await teacher.aclose()
 
 
+@contextlib.asynccontextmanager
+async def open_judge(settings: Settings, teacher: Teacher) -> AsyncIterator[Any]:
+    """The LLM judge of --judge MODEL: the teacher itself when MODEL is the teacher's model,
+    else its own backend on the same endpoint rules."""
+    if not settings.judge:
+        yield None
+        return
+    from .judge import Judge
+
+    if settings.judge == settings.model:
+        yield Judge(teacher, min_score=settings.min_score)
+        return
+    from .teacher import make_teacher
+
+    own = make_teacher(
+        settings.judge,
+        base_url=settings.base_url,
+        timeout=settings.timeout,
+        max_connections=settings.concurrency,
+    )
+    try:
+        yield Judge(own, min_score=settings.min_score)
+    finally:
+        await own.aclose()
+
+
 async def run_job(job: Job, *, on_progress: Callable[[RunStats], None] | None = None) -> Result:
     from .cache import ResponseCache, cache_key
     from .dedup import DedupIndex
@@ -397,11 +423,12 @@ async def run_job(job: Job, *, on_progress: Callable[[RunStats], None] | None = 
         balance_by=s.balance_by,
         seeds=job.seeds.examples,
         checks=job.checks,
+        min_score=s.min_score if s.judge else 0,
     )
     job.curator = curator
     cache = ResponseCache() if s.cache else None
     started = time.time()
-    async with open_teacher(s) as teacher:
+    async with open_teacher(s) as teacher, open_judge(s, teacher) as judge:
 
         def key(request: ChatRequest, ordinal: int) -> str:
             return cache_key(
@@ -440,6 +467,8 @@ async def run_job(job: Job, *, on_progress: Callable[[RunStats], None] | None = 
             cache=cache,
             price=lambda pt, ct: estimate_cost(s.model, pt, ct),
             on_progress=on_progress,
+            judge=judge,
+            judge_price=(lambda pt, ct: estimate_cost(s.judge or s.model, pt, ct)),
         )
         job.engine = engine
         job.state.open(resume=job.resume)

@@ -21,6 +21,9 @@ class RunStats:
     candidates: int = 0
     accepted: int = 0
     surplus: int = 0  # good candidates of a category that had filled up meanwhile
+    judge_calls: int = 0  # judge requests sent (not from the cache)
+    judge_tokens: int = 0
+    judge_scores: Counter[str] = field(default_factory=Counter)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
@@ -60,4 +63,19 @@ class RunStats:
             "per_category": dict(sorted(self.per_category.items())),
             "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
             "cost_usd": round(self.cost_usd, 6),
+            **({"judge": self._judge()} if self.judge_scores else {}),
+        }
+
+    def _judge(self) -> dict[str, Any]:
+        scored = {int(k): v for k, v in self.judge_scores.items() if k != "unscored"}
+        total = sum(scored.values())
+        return {
+            "calls_sent": self.judge_calls,
+            "tokens": self.judge_tokens,
+            "scored": total,
+            "unscored": self.judge_scores.get("unscored", 0),
+            "mean_score": round(sum(k * v for k, v in scored.items()) / total, 3)
+            if total
+            else None,
+            "histogram": {str(k): scored[k] for k in sorted(scored)},
         }
