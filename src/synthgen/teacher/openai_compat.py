@@ -23,7 +23,6 @@ class OpenAICompatTeacher:
         timeout: float = 120.0,
         max_connections: int = 64,
     ) -> None:
-        import httpx2
         from openai import AsyncOpenAI, DefaultAioHttpClient
 
         self.model = model
@@ -31,7 +30,7 @@ class OpenAICompatTeacher:
         self._where = host_of(self.endpoint)
         # Keep-alive pool as large as the concurrency: the SDK's default of 100 would make
         # a run at 256 in flight reconnect constantly.
-        limits = httpx2.Limits(
+        limits = _http_module().Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
         self._client = AsyncOpenAI(
@@ -102,6 +101,19 @@ class OpenAICompatTeacher:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _http_module() -> Any:
+    """The HTTP library the installed openai SDK is built on: openai 3 moved from httpx to
+    httpx2, and litellm's pins decide which one a fresh install gets."""
+    try:
+        import httpx2
+
+        return httpx2
+    except ImportError:
+        import httpx
+
+        return httpx
 
 
 def _server_message(body: object) -> str:
