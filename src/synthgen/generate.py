@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 from collections import Counter, deque
 from collections.abc import Callable
@@ -44,6 +45,7 @@ class EngineConfig:
     min_yield: float = 0.05
     seed: int = 0
     lag: int | None = None  # requests may only run this far ahead of curation (frontier)
+    per_request: float = 5.0  # conversations a request asks for (mean over the mix)
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ class Engine:
             for j, ex in enumerate(accepted):
                 self.curator.restore(ex, plan.category, f"{rec['i']}:r{j}")
             outcome = Outcome(accepted=[], drops=rec.get("rej", []), candidates=rec.get("cand", 0))
-            self._count(rec, outcome, len(accepted))
+            self._count(rec, outcome, len(accepted), replay=True)
             self._frontier = rec["i"] + 1
         self.stats.resumed_from = self._frontier
 
@@ -140,7 +142,7 @@ class Engine:
         try:
             while not self.curator.done and self.stop_reason is None:
                 while (
-                    len(inflight) < self.limit.value
+                    len(inflight) < min(self.limit.value, self._still_needed())
                     and next_ordinal - self._frontier < window
                     and self.stop_reason is None
                     and not self.curator.done
@@ -187,6 +189,15 @@ class Engine:
             self.stop_reason = "exhausted"
         return self.curator.accepted
 
+    def _still_needed(self) -> int:
+        """Requests worth having in flight for what is left: a run that needs 10 more
+        examples should not buy 16 replies because --concurrency is 16. Estimated from the
+        yield so far (optimistic at first), with a margin for rejects."""
+        remaining = sum(q - self.curator.filled[c] for c, q in self.curator.quotas.items())
+        s = self.stats
+        per_reply = s.accepted / s.replies if s.replies >= 3 else 0.8 * self.config.per_request
+        return max(1, math.ceil(1.25 * remaining / max(per_reply, 0.1)) + 1)
+
     def _over_request_budget(self, in_flight: int) -> bool:
         cap = self.config.max_requests
         if cap is not None and self.stats.sent + self.stats.failed + in_flight >= cap:
@@ -231,7 +242,7 @@ class Engine:
             got = self.cache.get(key) if self.cache is not None else None
             if got is not None:
                 return j, verdict_of(Completion.from_dict(got)), (0, 0, False)
-            result = await self._attempts(judge.teacher, plan.ordinal, request, key)
+            result = await self._attempts(judge.teacher, plan.ordinal, request, key, judge=True)
             if isinstance(result, Failure):
                 return j, (None, f"judge failed: {result.message}"), (0, 0, False)
             usage = (result.prompt_tokens, result.completion_tokens, True)
@@ -241,7 +252,7 @@ class Engine:
         return {j: (verdict, usage) for j, verdict, usage in results}
 
     async def _attempts(
-        self, teacher: Teacher, ordinal: int, request: ChatRequest, key: str
+        self, teacher: Teacher, ordinal: int, request: ChatRequest, key: str, judge: bool = False
     ) -> Completion | Failure:
         backoff = self.config.backoff
         est_tokens = sum(len(m["content"]) for m in request.messages) // 3
@@ -275,6 +286,7 @@ class Engine:
             self.limit.on_success()
             if self.cache is not None:
                 self.cache.put(key, completion.to_dict())
+            self._bought(completion, judge=judge)
             return completion
 
     # -- ordered curation ---------------------------------------------------------------
@@ -323,7 +335,11 @@ class Engine:
         self._count(rec, outcome, len(outcome.accepted))
         self._check_budgets()
 
-    def _count(self, rec: dict[str, Any], outcome: Outcome, accepted: int) -> None:
+    def _count(
+        self, rec: dict[str, Any], outcome: Outcome, accepted: int, *, replay: bool = False
+    ) -> None:
+        """Count a curated record. What was bought (requests sent, tokens, cost) is counted
+        when it arrives, curated or not; on replay it comes from the journal instead."""
         s = self.stats
         s.requests += 1
         if "fail" in rec:
@@ -332,19 +348,20 @@ class Engine:
         s.replies += 1
         if rec.get("src") == "cache":
             s.cache_hits += 1
-        else:
+        elif replay:
             s.sent += 1
-        s.prompt_tokens += rec.get("pt", 0)
-        s.completion_tokens += rec.get("ct", 0)
-        s.cost_usd += rec.get("cost", 0.0)
+            s.prompt_tokens += rec.get("pt", 0)
+            s.completion_tokens += rec.get("ct", 0)
+            s.cost_usd += rec.get("cost", 0.0)
         s.candidates += outcome.candidates
         s.accepted += accepted
         s.surplus += rec.get("sur", 0)
         judged = rec.get("judge")
         if judged:
-            s.judge_calls += judged["sent"]
-            s.judge_tokens += judged["pt"] + judged["ct"]
-            s.cost_usd += judged["cost"]
+            if replay:
+                s.judge_calls += judged["sent"]
+                s.judge_tokens += judged["pt"] + judged["ct"]
+                s.cost_usd += judged["cost"]
             s.judge_scores.update(str(x) if x is not None else "unscored" for x in judged["scores"])
         reasons = Counter(d["reason"] for d in outcome.drops)
         s.rejected.update(reasons)
@@ -360,6 +377,21 @@ class Engine:
                 self._recent.append(reason)
         self._recent.extend(["accepted"] * accepted)
 
+    def _bought(self, completion: Completion, *, judge: bool) -> None:
+        pt, ct = completion.prompt_tokens, completion.completion_tokens
+        price = self.judge_price if judge else self.price
+        cost = (price(pt, ct) or 0.0) if price is not None else 0.0
+        s = self.stats
+        s.cost_usd += cost
+        if judge:
+            s.judge_calls += 1
+            s.judge_tokens += pt + ct
+        else:
+            s.sent += 1
+            s.prompt_tokens += pt
+            s.completion_tokens += ct
+        self._check_cost()
+
     def _judge_record(self, scores: Scores) -> dict[str, Any]:
         sent = [u for _, u in scores.values() if u[2]]
         pt, ct = sum(u[0] for u in sent), sum(u[1] for u in sent)
@@ -372,10 +404,16 @@ class Engine:
             "cost": cost,
         }
 
+    def _check_cost(self) -> None:
+        cap = self.config.max_cost
+        if cap is not None and self.stats.cost_usd >= cap and self.stop_reason is None:
+            self._end("max_cost", f"--max-cost ${cap:g} reached")
+            self._done.put_nowait(None)  # wake the loop: stop buying now
+
     def _check_budgets(self) -> None:
         cfg = self.config
-        if cfg.max_cost is not None and self.stats.cost_usd >= cfg.max_cost:
-            self._end("max_cost", f"--max-cost ${cfg.max_cost:g} reached")
+        self._check_cost()
+        if self.stop_reason is not None:
             return
         window = self._recent
         if len(window) >= cfg.yield_window and not self.curator.done:

@@ -95,6 +95,11 @@ class Job:
     curator: Any = None  # the live Curator: the pool of accepted examples for the frontier
     engine: Any = None  # the live Engine, so the CLI can interrupt it
 
+    @property
+    def mean_per_request(self) -> float:
+        weights = sum(w for _, w in self.mix)
+        return sum(self.per_request(t) * w for t, w in self.mix) / weights
+
     def template(self, plan: RequestPlan) -> Template:
         return self.mix[plan.strategy][0]
 
@@ -457,6 +462,7 @@ async def run_job(job: Job, *, on_progress: Callable[[RunStats], None] | None = 
                 min_yield=s.min_yield,
                 seed=s.seed,
                 lag=job.lag,
+                per_request=job.mean_per_request,
             ),
             planner=job.planner,
             build_request=job.request,
