@@ -233,9 +233,9 @@ def _print_summary(result: Result) -> None:
     out, req, split = result.out_dir, r["requests"], r["split"]
     lines = [
         f"wrote {out}/train.jsonl ({split['train']}) and {out}/eval.jsonl ({split['eval']})",
-        f"requests {req['total']} ({req['sent']} sent to the teacher, "
-        f"{req['cache_hits']} from cache, {req['retries']} retries, {req['failed']} failed); "
-        f"candidates {r['candidates']}; accepted {r['accepted']}",
+        f"requests: {req['sent']} sent to the teacher, {req['cache_hits']} from cache, "
+        f"{req['retries']} retries, {req['failed']} failed; {r['replies']} replies curated, "
+        f"{r['candidates']} candidates, {r['accepted']} accepted",
         f"rejected {r['rejected']['total']}: {reasons}",
         f"tokens {r['tokens']['prompt']:,} in / {r['tokens']['completion']:,} out"
         + (f"; cost ≈ ${r['cost_usd']:.4f}" if r["cost_usd"] else "")
