@@ -42,6 +42,7 @@ def test_tricky_teacher_gives_clean_balanced_data(make_fake_teacher, tmp_path):
         out_dir=out,
         balance_by="category",
         concurrency=8,
+        transport="openai-sdk",  # the default aiohttp transport runs everywhere else
     )
     assert result.complete
     train, evals = read(out / "train.jsonl"), read(out / "eval.jsonl")

@@ -28,9 +28,13 @@ def complete(teacher, request=REQ):
     return asyncio.run(go())
 
 
-def test_openai_path_reply_and_usage(make_fake_teacher):
+TRANSPORTS = ["aiohttp", "openai-sdk"]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_openai_path_reply_and_usage(make_fake_teacher, transport):
     fake = make_fake_teacher(replies=[Reply('{"conversations": []}', finish_reason="length")])
-    c = complete(make_teacher("m", base_url=fake.base_url))
+    c = complete(make_teacher("m", base_url=fake.base_url, transport=transport))
     assert c.text == '{"conversations": []}' and c.finish_reason == "length"
     assert c.prompt_tokens > 0 and c.completion_tokens > 0
     assert fake.requests[0]["response_format"]["type"] == "json_schema"
@@ -49,10 +53,11 @@ def test_openai_path_reply_and_usage(make_fake_teacher):
         (Fault("malformed"), "server", False),
     ],
 )
-def test_openai_path_maps_failures(make_fake_teacher, fault, kind, fatal):
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_openai_path_maps_failures(make_fake_teacher, fault, kind, fatal, transport):
     fake = make_fake_teacher(replies=[fault])
     with pytest.raises(TeacherError) as info:
-        complete(make_teacher("m", base_url=fake.base_url, timeout=5))
+        complete(make_teacher("m", base_url=fake.base_url, timeout=5, transport=transport))
     err = info.value
     assert isinstance(err, TeacherFatalError) == fatal
     assert err.retryable == (not fatal)
@@ -66,30 +71,34 @@ def test_openai_path_maps_failures(make_fake_teacher, fault, kind, fatal):
         assert "'m'" in str(err) and "127.0.0.1" in str(err)
 
 
-def test_hang_times_out(make_fake_teacher):
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_hang_times_out(make_fake_teacher, transport):
     fake = make_fake_teacher(replies=[Fault("hang", delay=30)])
     with pytest.raises(TeacherError) as info:
-        complete(make_teacher("m", base_url=fake.base_url, timeout=0.5))
+        complete(make_teacher("m", base_url=fake.base_url, timeout=0.5, transport=transport))
     assert info.value.kind == "timeout"
 
 
-def test_connection_refused():
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_connection_refused(transport):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed once we leave: nothing listens there
+    url = f"http://127.0.0.1:{port}/v1"
     with pytest.raises(TeacherError) as info:
-        complete(make_teacher("m", base_url=f"http://127.0.0.1:{port}/v1", timeout=2))
+        complete(make_teacher("m", base_url=url, timeout=2, transport=transport))
     assert info.value.kind in ("connection", "timeout")
 
 
-def test_server_without_json_schema_support_falls_back(make_fake_teacher):
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_server_without_json_schema_support_falls_back(make_fake_teacher, transport):
     def handler(body, index):
         if "response_format" in body:
             return Fault("400")
         return '{"conversations": []}'
 
     fake = make_fake_teacher(handler=handler)
-    teacher = make_teacher("m", base_url=fake.base_url)
+    teacher = make_teacher("m", base_url=fake.base_url, transport=transport)
 
     async def go():
         try:
@@ -142,3 +151,14 @@ def test_litellm_backend_against_the_fake(make_fake_teacher, monkeypatch):
     assert isinstance(limited, TeacherError) and limited.kind == "rate_limit"
     assert isinstance(refused, TeacherFatalError) and refused.kind == "auth"
     assert "sk-test-not-real" not in str(refused)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_key_sent_as_bearer_and_never_shown(make_fake_teacher, monkeypatch, transport):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-good-key-1234567890")
+    fake = make_fake_teacher(require_key="sk-good-key-1234567890")
+    assert complete(make_teacher("m", base_url=fake.base_url, transport=transport)).text
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-bad-key-0987654321")
+    with pytest.raises(TeacherFatalError) as info:
+        complete(make_teacher("m", base_url=fake.base_url, transport=transport))
+    assert "sk-bad-key" not in str(info.value)

@@ -131,6 +131,10 @@ def expand(
         str | None, typer.Option(help="Judge model: score every candidate 1-10 with a rubric.")
     ] = None,
     min_score: Annotated[int, typer.Option(help="With --judge: drop candidates below this.")] = 6,
+    transport: Annotated[
+        str,
+        typer.Option(help="For OpenAI-compatible endpoints: aiohttp (fast) or openai-sdk."),
+    ] = "aiohttp",
     output_format: Annotated[
         str,
         typer.Option("--format", help="openai, prompt-completion, sharegpt, alpaca or trl."),
@@ -185,6 +189,7 @@ def expand(
         min_score=min_score,
         format=output_format,
         command=_command_line(),
+        transport=transport,
         cache=not no_cache,
         force=force,
     )

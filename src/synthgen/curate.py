@@ -151,10 +151,10 @@ class Curator:
             return built
         if self.full(plan.category):
             return Drop("over_quota", f"category {plan.category!r} already has its share")
-        text = built.dedup_text()
+        features = self.index.features(built.dedup_text())
         # Duplicates first: "copies the example it was shown" is the less telling reason
         # when the copy duplicates an earlier example or a seed anyway.
-        match = self.index.check(text)
+        match = self.index.check_features(features)
         if match is not None:
             if match.tag == "seed":
                 return Drop("seed_copy", f"copies {match.key} (Jaccard {match.jaccard:.2f})")
@@ -171,7 +171,7 @@ class Curator:
                 )
                 return Drop("low_score", detail)
             built = built.with_metadata(judge_score=score)
-        self.index.add(f"{plan.ordinal}:{meta['n']}", text, tag="accepted")
+        self.index.add_features(f"{plan.ordinal}:{meta['n']}", features, tag="accepted")
         self.admit(built, plan.category)
         return built
 
@@ -181,9 +181,11 @@ class Curator:
         self._pool[category].append(example)
         self._pool_from[category].append(int(example.metadata.get("request", -1)))
 
-    def eligible(self, category: str | None, up_to: int) -> list[Example]:
-        """Accepted examples of ``category`` that came from requests ``<= up_to``."""
-        return self._pool[category][: bisect.bisect_right(self._pool_from[category], up_to)]
+    def eligible(self, category: str | None, up_to: int) -> tuple[list[Example], int]:
+        """The accepted examples of ``category``, and how many of the first of them came
+        from requests ``<= up_to`` (a count, not a copy: this runs for every request)."""
+        pool = self._pool[category]
+        return pool, bisect.bisect_right(self._pool_from[category], up_to)
 
     def restore(self, example: Example, category: str | None, key: str) -> None:
         """Re-admit an example journaled before a crash (the dedup index must know it)."""

@@ -292,6 +292,17 @@ class DedupIndex:
             self._add(key, tag, features)
         return match
 
+    def features(self, text: str) -> _Features:
+        """The sketch of ``text``, to :meth:`check_features` and then :meth:`add_features`
+        without computing it twice (a check and an add are the hot path of curation)."""
+        return self._features(text)
+
+    def check_features(self, features: _Features) -> Match | None:
+        return self._match(features)
+
+    def add_features(self, key: str, features: _Features, tag: str = "accepted") -> None:
+        self._add(key, tag, features)
+
     def _features(self, text: str) -> _Features:
         norm = normalize(text)
         digest = hashlib.blake2b(norm.encode(), digest_size=16).digest()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -110,6 +111,12 @@ def _grams(words: Sequence[str], n: int) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
+@functools.lru_cache(maxsize=4096)
+def _text_grams(text: str, n: int) -> frozenset[tuple[str, ...]]:
+    """n-grams of a prompt or a shown example: the same texts recur across requests."""
+    return frozenset(_grams(_words(text), n))
+
+
 class PromptGuard:
     """Drops candidates that copy an example the prompt showed, or echo the prompt's own
     instructions ("write exactly 5 conversations ...") back as data."""
@@ -117,11 +124,11 @@ class PromptGuard:
     def __init__(self, prompt: str, shown: Sequence[str], *, echo_n: int = 8, copy_n: int = 5):
         self.copy_n = copy_n
         self.echo_n = echo_n
-        self._shown = [_grams(_words(t), copy_n) for t in shown]
+        self._shown = [_text_grams(t, copy_n) for t in shown]
         instructions = prompt
         for text in shown:  # what is left of the prompt is the template's own wording
             instructions = instructions.replace(text, " ")
-        self._echo = _grams(_words(instructions), echo_n)
+        self._echo = _text_grams(instructions, echo_n)
 
     def __call__(self, example: Example) -> Drop | None:
         for m in example.turns:

@@ -158,7 +158,7 @@ class Engine:
                         self._drain(ready)
                         continue
                     request = self.build_request(plan)
-                    key = self.cache_key(request, plan.ordinal)
+                    key = self.cache_key(request, plan.ordinal) if self.cache is not None else ""
                     got = self.cache.get(key) if self.cache is not None else None
                     hit = Completion.from_dict(got) if got is not None else None
                     if hit is not None and self.judge is None:
@@ -238,7 +238,8 @@ class Engine:
             from .judge import verdict_of
 
             request = judge.request(example)
-            key = self.cache_key(request, -1)  # judging is deterministic: no ordinal
+            # Judging is deterministic (temperature 0): the key has no ordinal.
+            key = self.cache_key(request, -1) if self.cache is not None else ""
             got = self.cache.get(key) if self.cache is not None else None
             if got is not None:
                 return j, verdict_of(Completion.from_dict(got)), (0, 0, False)

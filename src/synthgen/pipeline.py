@@ -122,12 +122,12 @@ class Job:
         share = self.frontier(template)
         if self.curator is None or self.lag is None or share <= 0:
             return [_for_template(ex) for ex in seeds]
-        pool = self.curator.eligible(plan.category, plan.ordinal - self.lag)
-        k = min(round(len(seeds) * share), len(pool))
+        pool, available = self.curator.eligible(plan.category, plan.ordinal - self.lag)
+        k = min(round(len(seeds) * share), available)
         if len(seeds) < 2 or k == 0:
             return [_for_template(ex) for ex in seeds]
         rng = random.Random(f"{self.settings.seed}:frontier:{plan.ordinal}")
-        picked = [pool[i] for i in sorted(rng.sample(range(len(pool)), k))]
+        picked = [pool[i] for i in sorted(rng.sample(range(available), k))]
         return [_for_template(ex) for ex in seeds[: len(seeds) - k] + picked]
 
     def request(self, plan: RequestPlan) -> ChatRequest:
@@ -357,6 +357,7 @@ async def open_teacher(settings: Settings) -> AsyncIterator[Teacher]:
                 base_url=fake.base_url,
                 timeout=settings.timeout,
                 max_connections=settings.concurrency,
+                transport=settings.transport,
             )
             teacher.endpoint = "demo"  # the port changes every run; the cache key must not
             try:
@@ -369,6 +370,7 @@ async def open_teacher(settings: Settings) -> AsyncIterator[Teacher]:
         base_url=settings.base_url,
         timeout=settings.timeout,
         max_connections=settings.concurrency,
+        transport=settings.transport,
     )
     try:
         yield teacher
@@ -395,6 +397,7 @@ async def open_judge(settings: Settings, teacher: Teacher) -> AsyncIterator[Any]
         base_url=settings.base_url,
         timeout=settings.timeout,
         max_connections=settings.concurrency,
+        transport=settings.transport,
     )
     try:
         yield Judge(own, min_score=settings.min_score)

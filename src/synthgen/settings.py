@@ -52,6 +52,7 @@ class Settings:
     judge: str | None = None  # judge model: score each candidate, drop below min_score
     min_score: int = 6
     command: str | None = None  # how the run was started, for the dataset card
+    transport: str = "aiohttp"  # OpenAI-compatible endpoints: direct aiohttp or the openai SDK
     cache: bool = True
     force: bool = False
     format: str = "openai"
@@ -84,6 +85,8 @@ class Settings:
             )
         if not 1 <= self.min_score <= 10:
             raise ConfigError(f"--min-score must be between 1 and 10 (got {self.min_score})")
+        if self.transport not in ("aiohttp", "openai-sdk"):
+            raise ConfigError(f"--transport must be aiohttp or openai-sdk (got {self.transport!r})")
         if self.retries < 0:
             raise ConfigError(f"--retries must be 0 or more (got {self.retries})")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from ..errors import ConfigError
 from .base import ChatRequest, Completion, Teacher, host_of
@@ -55,24 +56,36 @@ def check_credentials(model: str, base_url: str | None) -> None:
         )
 
 
+TRANSPORTS = ("aiohttp", "openai-sdk")
+
+
 def make_teacher(
     model: str,
     *,
     base_url: str | None = None,
     timeout: float = 120.0,
     max_connections: int = 64,
+    transport: str = "aiohttp",
 ) -> Teacher:
+    """The backend for ``model``: OpenAI and OpenAI-compatible URLs over ``transport``
+    (direct aiohttp, or the openai SDK), other providers through litellm."""
+    if transport not in TRANSPORTS:
+        raise ConfigError(f"unknown --transport {transport!r}: use {' or '.join(TRANSPORTS)}")
     check_credentials(model, base_url)
     if route(model, base_url) == "litellm":
         from .litellm_backend import LiteLLMTeacher
 
         return LiteLLMTeacher(model, timeout=timeout)
-    from .openai_compat import OpenAICompatTeacher
-
-    return OpenAICompatTeacher(
+    cls: Any
+    if transport == "openai-sdk":
+        from .openai_compat import OpenAICompatTeacher as cls
+    else:
+        from .http import HTTPTeacher as cls
+    teacher: Teacher = cls(
         model.removeprefix("openai/") if base_url is None else model,
         base_url=base_url,
         api_key=os.environ.get("OPENAI_API_KEY"),
         timeout=timeout,
         max_connections=max_connections,
     )
+    return teacher
