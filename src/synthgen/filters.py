@@ -46,13 +46,14 @@ def to_example(
         expected = "user" if i % 2 == 0 else "assistant"
         if role != expected:
             return Drop("schema", f"message {i + 1} is {role}, expected {expected}")
-        turns.append(Message(role=role, content=content.strip()))
+        # Checked above: skip pydantic's validation on the hot path.
+        turns.append(Message.model_construct(role=role, content=content.strip()))
     if not turns:
         return Drop("schema", "conversation has no user/assistant turns")
     if turns[-1].role != "assistant":
         return Drop("schema", "conversation does not end with an assistant turn")
     head = (Message(role="system", content=system),) if system is not None else ()
-    return Example(messages=head + tuple(turns), metadata=metadata)
+    return Example.model_construct(messages=head + tuple(turns), metadata=metadata)
 
 
 # Disclaimers and refusals in the languages our users write seeds in most; matched on
@@ -71,6 +72,10 @@ REFUSAL_PATTERNS = (
     r"作为一个?(?:人工智能|AI|语言模型)",
 )
 _REFUSAL = re.compile("|".join(REFUSAL_PATTERNS), re.IGNORECASE)
+# One word every pattern contains: a cheap first pass, as most replies contain none of them.
+_MAYBE_REFUSAL = re.compile(
+    r"\bai\b|model|sorry|can(?:no|')t|unable|jako|sprachmodell|tant qu|modelo|作为", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,7 @@ class QualityFilter:
 
     def __call__(self, example: Example) -> Drop | None:
         for m in example.turns:
-            if m.role == "assistant":
+            if m.role == "assistant" and _MAYBE_REFUSAL.search(m.content):
                 hit = _REFUSAL.search(m.content)
                 if hit:
                     return Drop("refusal", f"assistant says {hit.group(0)!r}")

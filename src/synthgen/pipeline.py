@@ -244,7 +244,9 @@ def extra_checks(settings: Settings, seeds: SeedSet) -> tuple[list[Any], str | N
         else:
             language = choice
         if language is not None:
-            checks.append(LanguageFilter(language))  # ConfigError for codes it cannot detect
+            # The assistant turns are what the model learns to write; a user turn in another
+            # language can be the task itself (translation). ConfigError for unknown codes.
+            checks.append(LanguageFilter(language, roles=("assistant",)))
     return checks, language
 
 

@@ -96,7 +96,8 @@ class Planner:
         passes = self._passes.setdefault(category, {})
         if number in passes:
             return passes[number]
-        start = max((m for m in passes if m < number), default=-1)
+        # Passes are computed in order from 0, so every pass below the highest one exists.
+        start = max(passes) if passes else -1
         for m in range(start + 1, number + 1):  # each pass depends on the one before
             order = list(self._groups[category])
             random.Random(f"{self._seed}:{category}:{m}").shuffle(order)
