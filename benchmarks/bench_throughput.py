@@ -8,7 +8,7 @@ A FakeTeacher runs in its own process (its own GIL) and answers every request af
 - bare: a plain aiohttp loop posting the JSON body synthgen renders for its first request
   (template ``expand``, seeds ``samples/support.jsonl``) and parsing each reply: the
   practical limit of this machine;
-- teacher: synthgen's own OpenAI-compatible teacher (openai SDK on aiohttp) in the same
+- teacher: synthgen's own OpenAI-compatible teacher (its default aiohttp transport) in the same
   plain loop, without the engine: separates the SDK's cost from the engine's;
 - synthgen: ``synthgen expand -n N --no-cache`` as a subprocess, N sized so that it sends
   requests for at least ``--target`` seconds (it cannot outrun the teacher loop).
@@ -93,10 +93,10 @@ async def bare_loop(
 async def teacher_loop(
     url: str, body: dict[str, Any], concurrency: int, seconds: float
 ) -> tuple[int, float]:
-    from synthgen.teacher import ChatRequest
-    from synthgen.teacher.openai_compat import OpenAICompatTeacher
+    from synthgen.teacher import ChatRequest, make_teacher
 
-    teacher = OpenAICompatTeacher(MODEL, base_url=url, max_connections=concurrency)
+    # The transport expand uses by default (direct aiohttp).
+    teacher = make_teacher(MODEL, base_url=url, max_connections=concurrency)
     request = ChatRequest(
         messages=tuple(body["messages"]),
         temperature=body["temperature"],

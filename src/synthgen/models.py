@@ -69,4 +69,14 @@ class Example(BaseModel):
 
     def to_chat(self) -> dict[str, Any]:
         """The OpenAI chat fine-tuning line: ``{"messages": [...]}``."""
-        return {"messages": [m.model_dump(exclude_none=True) for m in self.messages]}
+        return {"messages": [_message_dict(m) for m in self.messages]}
+
+
+def _message_dict(m: Message) -> dict[str, Any]:
+    # model_dump(exclude_none=True) by hand: this runs for every accepted example.
+    d: dict[str, Any] = {"role": m.role, "content": m.content}
+    if m.name is not None:
+        d["name"] = m.name
+    if m.weight is not None:
+        d["weight"] = m.weight
+    return d
