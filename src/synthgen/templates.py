@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 SUFFIX = ".j2"
 _ROLE_MARK = re.compile(r"^<\|(system|user|assistant)\|>[ \t]*$", re.MULTILINE)
+_BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
 _DEFAULTS: dict[str, Any] = {
     "description": "",
@@ -118,7 +119,8 @@ def _split_roles(text: str, path: Path) -> list[dict[str, str]]:
     messages = []
     for mark, nxt in zip(marks, [*marks[1:], None], strict=True):
         end = nxt.start() if nxt else len(text)
-        content = text[mark.end() : end].strip()
+        # Jinja's block tags leave runs of blank lines; one blank line is plenty.
+        content = _BLANK_RUNS.sub("\n\n", text[mark.end() : end]).strip()
         if content:
             messages.append({"role": mark.group(1), "content": content})
     if not messages or messages[-1]["role"] != "user":
