@@ -347,29 +347,12 @@ def seeds_section(seeds: SeedSet) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def open_teacher(settings: Settings) -> AsyncIterator[Teacher]:
+async def _teacher(settings: Settings, model: str, base_url: str | None) -> AsyncIterator[Teacher]:
     from .teacher import make_teacher
 
-    if settings.demo:
-        from .testing import FakeTeacher
-
-        with FakeTeacher(seed=settings.seed) as fake:
-            teacher = make_teacher(
-                "demo",
-                base_url=fake.base_url,
-                timeout=settings.timeout,
-                max_connections=settings.concurrency,
-                transport=settings.transport,
-            )
-            teacher.endpoint = "demo"  # the port changes every run; the cache key must not
-            try:
-                yield teacher
-            finally:
-                await teacher.aclose()
-        return
     teacher = make_teacher(
-        settings.model,
-        base_url=settings.base_url,
+        model,
+        base_url=base_url,
         timeout=settings.timeout,
         max_connections=settings.concurrency,
         transport=settings.transport,
@@ -381,30 +364,33 @@ async def open_teacher(settings: Settings) -> AsyncIterator[Teacher]:
 
 
 @contextlib.asynccontextmanager
+async def open_teacher(settings: Settings) -> AsyncIterator[Teacher]:
+    """The run's teacher; for ``--model demo``, the bundled FakeTeacher on a local port."""
+    if not settings.demo:
+        async with _teacher(settings, settings.model, settings.base_url) as teacher:
+            yield teacher
+        return
+    from .testing import FakeTeacher
+
+    with FakeTeacher(seed=settings.seed) as fake:
+        async with _teacher(settings, "demo", fake.base_url) as teacher:
+            teacher.endpoint = "demo"  # the port changes every run; the cache key must not
+            yield teacher
+
+
+@contextlib.asynccontextmanager
 async def open_judge(settings: Settings, teacher: Teacher) -> AsyncIterator[Any]:
     """The LLM judge of --judge MODEL: the teacher itself when MODEL is the teacher's model,
     else its own backend on the same endpoint rules."""
-    if not settings.judge:
-        yield None
-        return
     from .judge import Judge
 
-    if settings.judge == settings.model:
+    if not settings.judge:
+        yield None
+    elif settings.judge == settings.model:
         yield Judge(teacher, min_score=settings.min_score)
-        return
-    from .teacher import make_teacher
-
-    own = make_teacher(
-        settings.judge,
-        base_url=settings.base_url,
-        timeout=settings.timeout,
-        max_connections=settings.concurrency,
-        transport=settings.transport,
-    )
-    try:
-        yield Judge(own, min_score=settings.min_score)
-    finally:
-        await own.aclose()
+    else:
+        async with _teacher(settings, settings.judge, settings.base_url) as own:
+            yield Judge(own, min_score=settings.min_score)
 
 
 async def run_job(job: Job, *, on_progress: Callable[[RunStats], None] | None = None) -> Result:

@@ -7,34 +7,20 @@ tiered prices (above 200k tokens, batch, priority, cached input) are not modelle
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from .litellm_files import litellm_file
 
 TABLE_NAME = "model_prices_and_context_window_backup.json"
 
 
 def table_path() -> Path | None:
     """Where litellm's bundled price table is, or None when litellm is not installed."""
-    try:
-        spec = importlib.util.find_spec("litellm")
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
-    if spec.submodule_search_locations:
-        roots = [Path(p) for p in spec.submodule_search_locations]
-    elif spec.origin:
-        roots = [Path(spec.origin).parent]
-    else:
-        return None
-    for root in roots:
-        path = root / TABLE_NAME
-        if path.is_file():
-            return path
-    return None
+    path = litellm_file(TABLE_NAME)
+    return path if path is not None and path.is_file() else None
 
 
 @cache

@@ -10,7 +10,6 @@ named by the sha1 of their download URL exactly as tiktoken's cache expects, so 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthgen.errors import RunError
+from synthgen.litellm_files import litellm_file
 
 if TYPE_CHECKING:
     import tiktoken
@@ -43,20 +43,8 @@ _O200K_PREFIXES = (
 
 def litellm_tokenizers_dir() -> Path | None:
     """The folder of tiktoken files litellm ships, or None when litellm is not installed."""
-    try:
-        spec = importlib.util.find_spec("litellm")
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
-    roots = list(spec.submodule_search_locations or [])
-    if not roots and spec.origin:
-        roots = [str(Path(spec.origin).parent)]
-    for root in roots:
-        path = Path(root) / "litellm_core_utils" / "tokenizers"
-        if path.is_dir():
-            return path
-    return None
+    path = litellm_file("litellm_core_utils/tokenizers")
+    return path if path is not None and path.is_dir() else None
 
 
 def base_model(model: str) -> str:

@@ -54,6 +54,43 @@ class Teacher(Protocol):
     async def aclose(self) -> None: ...
 
 
+def request_body(model: str, request: ChatRequest, *, structured: bool) -> dict[str, Any]:
+    """The chat-completions body for ``request`` (``response_format`` only if ``structured``)."""
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": list(request.messages),
+        "temperature": request.temperature,
+        **request.extra,
+    }
+    if request.max_tokens:
+        body["max_tokens"] = request.max_tokens
+    if structured and request.response_format:
+        body["response_format"] = request.response_format
+    return body
+
+
+class SchemaFallback:
+    """For OpenAI-compatible backends: some servers reject a json_schema ``response_format``
+    with a 400. Drop it for the rest of the run on the first such refusal; the lenient parser
+    copes with free-form JSON. Subclasses implement ``_send(request, structured)``."""
+
+    _structured = True
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        from ..errors import TeacherError
+
+        try:
+            return await self._send(request, structured=self._structured)
+        except TeacherError as e:
+            if e.kind == "bad_request" and self._structured and request.response_format:
+                self._structured = False
+                return await self._send(request, structured=False)
+            raise
+
+    async def _send(self, request: ChatRequest, *, structured: bool) -> Completion:
+        raise NotImplementedError
+
+
 def host_of(url: str) -> str:
     """The host[:port] of an endpoint, for messages and reports (never a path or a query
     string, which is where some gateways put keys)."""

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import TeacherError
-from .base import ChatRequest, Completion, host_of
+from .base import ChatRequest, Completion, SchemaFallback, host_of, request_body
 from .errors_map import retry_after_seconds, status_error
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 OPENAI_URL = "https://api.openai.com/v1"
 
 
-class HTTPTeacher:
+class HTTPTeacher(SchemaFallback):
     def __init__(
         self,
         model: str,
@@ -50,7 +50,6 @@ class HTTPTeacher:
             if os.environ.get(env):
                 self._headers[header] = os.environ[env]
         self._session: aiohttp.ClientSession | None = None
-        self._structured = True
 
     def _open(self) -> aiohttp.ClientSession:
         import aiohttp
@@ -62,30 +61,10 @@ class HTTPTeacher:
         )
         return self._session
 
-    async def complete(self, request: ChatRequest) -> Completion:
-        try:
-            return await self._post(request, structured=self._structured)
-        except TeacherError as e:
-            # Some OpenAI-compatible servers reject json_schema response_format: drop it for
-            # the rest of the run; the lenient parser copes with free-form JSON.
-            if e.kind == "bad_request" and self._structured and request.response_format:
-                self._structured = False
-                return await self._post(request, structured=False)
-            raise
-
-    async def _post(self, request: ChatRequest, *, structured: bool) -> Completion:
+    async def _send(self, request: ChatRequest, *, structured: bool) -> Completion:
         import aiohttp
 
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": list(request.messages),
-            "temperature": request.temperature,
-            **request.extra,
-        }
-        if request.max_tokens:
-            body["max_tokens"] = request.max_tokens
-        if structured and request.response_format:
-            body["response_format"] = request.response_format
+        body = request_body(self.model, request, structured=structured)
         session = self._session or self._open()
         try:
             async with session.post(self._url, data=json.dumps(body)) as resp:

@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from ..errors import TeacherError
-from .base import ChatRequest, Completion
+from .base import ChatRequest, Completion, request_body
 from .errors_map import retry_after_seconds, status_error
 
 
@@ -42,18 +42,8 @@ class LiteLLMTeacher:
 
     async def complete(self, request: ChatRequest) -> Completion:
         litellm = self._litellm
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "messages": list(request.messages),
-            "temperature": request.temperature,
-            "timeout": self._timeout,
-            "num_retries": 0,
-            **request.extra,
-        }
-        if request.max_tokens:
-            kwargs["max_tokens"] = request.max_tokens
-        if request.response_format:
-            kwargs["response_format"] = request.response_format
+        kwargs = request_body(self.model, request, structured=True)
+        kwargs.update(timeout=self._timeout, num_retries=0)
         if self._api_base:
             kwargs["api_base"] = self._api_base
         try:

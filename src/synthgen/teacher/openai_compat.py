@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import TeacherError
-from .base import ChatRequest, Completion, host_of
+from .base import ChatRequest, Completion, SchemaFallback, host_of, request_body
 from .errors_map import retry_after_seconds, status_error
 
 OPENAI_URL = "https://api.openai.com/v1"
 
 
-class OpenAICompatTeacher:
+class OpenAICompatTeacher(SchemaFallback):
     def __init__(
         self,
         model: str,
@@ -41,32 +41,11 @@ class OpenAICompatTeacher:
             timeout=timeout,
             http_client=DefaultAioHttpClient(limits=limits, timeout=timeout),
         )
-        self._structured = True
 
-    async def complete(self, request: ChatRequest) -> Completion:
-        try:
-            return await self._create(request, structured=self._structured)
-        except TeacherError as e:
-            # Some OpenAI-compatible servers reject json_schema response_format: drop it for
-            # the rest of the run; the lenient parser copes with free-form JSON.
-            if e.kind == "bad_request" and self._structured and request.response_format:
-                self._structured = False
-                return await self._create(request, structured=False)
-            raise
-
-    async def _create(self, request: ChatRequest, *, structured: bool) -> Completion:
+    async def _send(self, request: ChatRequest, *, structured: bool) -> Completion:
         import openai
 
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "messages": list(request.messages),
-            "temperature": request.temperature,
-            **request.extra,
-        }
-        if request.max_tokens:
-            kwargs["max_tokens"] = request.max_tokens
-        if structured and request.response_format:
-            kwargs["response_format"] = request.response_format
+        kwargs = request_body(self.model, request, structured=structured)
         try:
             resp = await self._client.chat.completions.create(**kwargs)
         except openai.APIStatusError as e:
