@@ -14,13 +14,15 @@ from .split import split
 
 if TYPE_CHECKING:
     from .generate import Engine
-    from .pipeline import Job, Result
+    from .job import Job
+    from .pipeline import Result
     from .settings import Settings
     from .state import RunState
 
 
 def write_outputs(job: Job, engine: Engine, *, started: float) -> Result:
-    from .pipeline import Result, seeds_section
+    from .job import seeds_section
+    from .pipeline import Result
     from .teacher import host_of
 
     s = job.settings
