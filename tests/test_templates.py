@@ -63,3 +63,18 @@ def test_missing_variable_is_an_error(tmp_path):
     p.write_text("<|user|>\n{{ nothing_here }}\n")
     with pytest.raises(TemplateError, match="cannot render"):
         load_template(p).render(examples=[], n=1)
+
+
+def test_reply_kind_is_declared_and_checked(tmp_path):
+    from synthgen.reply import response_format_for
+
+    assert load_template("expand").reply == "conversations"
+    p = tmp_path / "loose.j2"
+    p.write_text("---\nreply: json_object\n---\n<|user|>\nhi\n")
+    assert load_template(p).reply == "json_object"
+    assert response_format_for("json_object") == {"type": "json_object"}
+    assert response_format_for("none") is None
+    bad = tmp_path / "bad.j2"
+    bad.write_text("---\nreply: yaml\n---\n<|user|>\nhi\n")
+    with pytest.raises(TemplateError, match="reply must be one of"):
+        load_template(bad)

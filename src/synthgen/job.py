@@ -77,7 +77,7 @@ class Job:
         return [_for_template(ex) for ex in seeds[: len(seeds) - k] + picked]
 
     def request(self, plan: RequestPlan) -> ChatRequest:
-        from .reply import response_format
+        from .reply import response_format_for
 
         template = self.template(plan)
         shown = self.shown(plan, template)
@@ -91,7 +91,7 @@ class Job:
         return ChatRequest(
             messages=tuple(messages),
             temperature=self.temperature(template),
-            response_format=response_format(),
+            response_format=response_format_for(template.reply),
             shown=tuple(m["content"] for ex in shown for m in ex["messages"]),
         )
 

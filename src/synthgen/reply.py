@@ -67,6 +67,15 @@ def response_format() -> dict[str, Any]:
     }
 
 
+def response_format_for(kind: str) -> dict[str, Any] | None:
+    """What a template's ``reply:`` setting asks the endpoint for."""
+    if kind == "conversations":
+        return response_format()
+    if kind == "json_object":
+        return {"type": "json_object"}
+    return None
+
+
 class ParseError(ValueError):
     """The reply holds no usable JSON; the message says why (it goes into rejected.jsonl)."""
 

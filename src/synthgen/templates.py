@@ -43,7 +43,11 @@ _DEFAULTS: dict[str, Any] = {
     "frontier": 0.4,  # share of shown examples drawn from those already accepted
     "attributes": None,  # rotated per request, like evolve's operations
     "needs_attributes": False,  # persona: refuse to run without --attributes
+    # How the reply is asked for: "conversations" (the strict json_schema), "json_object"
+    # (JSON mode, for endpoints without json_schema) or "none" (prompt only).
+    "reply": "conversations",
 }
+REPLY_KINDS = ("conversations", "json_object", "none")
 
 
 def builtin_dir() -> Path:
@@ -67,6 +71,7 @@ class Template:
     frontier: float = 0.4
     attributes: dict[str, list[Any]] = field(default_factory=dict)
     needs_attributes: bool = False
+    reply: str = "conversations"
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -159,10 +164,13 @@ def parse_template(path: Path, name: str | None = None) -> Template:
             frontier=float(settings["frontier"]),
             attributes=_attributes(settings["attributes"], path),
             needs_attributes=bool(settings["needs_attributes"]),
+            reply=str(settings["reply"]),
             settings=settings,
         )
     except (TypeError, ValueError) as e:
         raise TemplateError(f"{path}: bad front matter value: {e}") from None
+    if tpl.kind == "generate" and tpl.reply not in REPLY_KINDS:
+        raise TemplateError(f"{path}: reply must be one of {', '.join(REPLY_KINDS)}")
     if not 0 <= tpl.frontier < 1:
         raise TemplateError(f"{path}: frontier must be in [0, 1)")
     if tpl.shots < 1 or tpl.per_request < 1:
