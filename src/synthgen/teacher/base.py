@@ -69,12 +69,21 @@ def request_body(model: str, request: ChatRequest, *, structured: bool) -> dict[
     return body
 
 
-class SchemaFallback:
-    """For OpenAI-compatible backends: some servers reject a json_schema ``response_format``
-    with a 400. Drop it for the rest of the run on the first such refusal; the lenient parser
-    copes with free-form JSON. Subclasses implement ``_send(request, structured)``."""
+OPENAI_URL = "https://api.openai.com/v1"
+
+
+class OpenAICompatible:
+    """What the two OpenAI-compatible transports share: the endpoint, and the fallback for
+    servers that reject a json_schema ``response_format`` with a 400 (it is dropped for the
+    rest of the run on the first refusal; the lenient parser copes with free-form JSON).
+    Subclasses implement ``_send(request, structured)``."""
 
     _structured = True
+
+    def __init__(self, model: str, base_url: str | None) -> None:
+        self.model = model
+        self.endpoint = (base_url or OPENAI_URL).rstrip("/")
+        self._where = host_of(self.endpoint)
 
     async def complete(self, request: ChatRequest) -> Completion:
         from ..errors import TeacherError

@@ -14,16 +14,14 @@ import os
 from typing import TYPE_CHECKING
 
 from ..errors import TeacherError
-from .base import ChatRequest, Completion, SchemaFallback, host_of, request_body
+from .base import ChatRequest, Completion, OpenAICompatible, request_body
 from .errors_map import retry_after_seconds, status_error
 
 if TYPE_CHECKING:
     import aiohttp
 
-OPENAI_URL = "https://api.openai.com/v1"
 
-
-class HTTPTeacher(SchemaFallback):
+class HTTPTeacher(OpenAICompatible):
     def __init__(
         self,
         model: str,
@@ -33,10 +31,8 @@ class HTTPTeacher(SchemaFallback):
         timeout: float = 120.0,
         max_connections: int = 64,
     ) -> None:
-        self.model = model
-        self.endpoint = (base_url or OPENAI_URL).rstrip("/")
+        super().__init__(model, base_url)
         self._url = f"{self.endpoint}/chat/completions"
-        self._where = host_of(self.endpoint)
         self._timeout = timeout
         self._max_connections = max_connections
         # Held in memory only, sent only to the endpoint; never in a message or a file.
