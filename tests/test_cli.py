@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+from helpers import SAMPLES, read_jsonl, synthgen
+
 SYSTEM = "Popraw gramatykę zdania."
-
-
-def synthgen(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "synthgen", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def lines(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
 
 
 def test_help_lists_commands():
@@ -54,7 +36,7 @@ def test_demo_run_end_to_end(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert "placeholder" in r.stderr
-    train, evals = lines(out / "train.jsonl"), lines(out / "eval.jsonl")
+    train, evals = read_jsonl(out / "train.jsonl"), read_jsonl(out / "eval.jsonl")
     assert len(train) + len(evals) == 40 and len(evals) == 4
     assert all(x["messages"][0] == {"role": "system", "content": SYSTEM} for x in train + evals)
     report = json.loads((out / "report.json").read_text())

@@ -4,28 +4,12 @@ from __future__ import annotations
 
 import json
 from itertools import combinations
-from pathlib import Path
 
 from fakes import TrickyTeacher, fresh
+from helpers import SAMPLES, jaccard, read_jsonl, text
 from synthgen import expand
-from synthgen.dedup import shingles
 from synthgen.seeds import load_seeds
 from synthgen.validate import validate_file
-
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-
-
-def jaccard(a: str, b: str) -> float:
-    sa, sb = set(shingles(a)), set(shingles(b))
-    return len(sa & sb) / len(sa | sb)
-
-
-def text(line: dict) -> str:
-    return "\n".join(m["content"] for m in line["messages"] if m["role"] != "system")
-
-
-def read(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
 
 
 def test_tricky_teacher_gives_clean_balanced_data(make_fake_teacher, tmp_path):
@@ -48,7 +32,7 @@ def test_tricky_teacher_gives_clean_balanced_data(make_fake_teacher, tmp_path):
         transport="openai-sdk",  # the default aiohttp transport runs everywhere else
     )
     assert result.complete
-    train, evals = read(out / "train.jsonl"), read(out / "eval.jsonl")
+    train, evals = read_jsonl(out / "train.jsonl"), read_jsonl(out / "eval.jsonl")
     assert len(train) + len(evals) == 60
     assert len(evals) == 6  # eval_fraction 0.1
     for f in ("train.jsonl", "eval.jsonl"):
@@ -79,7 +63,7 @@ def test_tricky_teacher_gives_clean_balanced_data(make_fake_teacher, tmp_path):
         "schema",
     ):
         assert reasons.get(reason, 0) >= 1, (reason, reasons)
-    rejected = read(out / "rejected.jsonl")
+    rejected = read_jsonl(out / "rejected.jsonl")
     assert len(rejected) == result.report["rejected"]["total"]
     assert {r["reason"] for r in rejected} == set(reasons)
 

@@ -6,40 +6,18 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from itertools import combinations
 from pathlib import Path
 
-from synthgen.dedup import shingles
-
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-
-
-def cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "synthgen", *args]
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        cmd(*args), capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}
-    )
-
-
-def lines(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+from helpers import SAMPLES, cmd, jaccard, read_jsonl, synthgen
 
 
 def texts(out: Path) -> list[str]:
     return [
         "\n".join(m["content"] for m in x["messages"] if m["role"] != "system")
-        for x in lines(out / "train.jsonl") + lines(out / "eval.jsonl")
+        for x in read_jsonl(out / "train.jsonl") + read_jsonl(out / "eval.jsonl")
     ]
-
-
-def jaccard(a: str, b: str) -> float:
-    sa, sb = set(shingles(a)), set(shingles(b))
-    return len(sa & sb) / len(sa | sb)
 
 
 def journal_lines(out: Path) -> int:
@@ -62,7 +40,7 @@ def test_kill_9_and_resume(make_fake_teacher, tmp_path, monkeypatch):
     ]
     # Uninterrupted, with a cache of its own, for the baseline request count.
     base = make_fake_teacher(latency=0.05)
-    r = run(
+    r = synthgen(
         *args,
         "--base-url",
         base.base_url,
@@ -89,7 +67,7 @@ def test_kill_9_and_resume(make_fake_teacher, tmp_path, monkeypatch):
     assert 0 < done_before < baseline
     assert not (out / "train.jsonl").exists()  # never half-written: not written at all yet
 
-    r = run(*full)
+    r = synthgen(*full)
     assert r.returncode == 0, r.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["requests"]["resumed_from_request"] >= 60
@@ -116,9 +94,9 @@ def test_rerun_is_served_from_cache_byte_identical(make_fake_teacher, tmp_path):
         "m",
         "-q",
     ]
-    assert run(*args, "-o", str(tmp_path / "a")).returncode == 0
+    assert synthgen(*args, "-o", str(tmp_path / "a")).returncode == 0
     sent = fake.request_count
-    r = run(*args, "-o", str(tmp_path / "b"))
+    r = synthgen(*args, "-o", str(tmp_path / "b"))
     assert r.returncode == 0, r.stderr
     assert fake.request_count == sent  # zero teacher calls
     for f in ("train.jsonl", "eval.jsonl", "rejected.jsonl"):
@@ -126,11 +104,11 @@ def test_rerun_is_served_from_cache_byte_identical(make_fake_teacher, tmp_path):
     report = json.loads((tmp_path / "b" / "report.json").read_text())
     assert report["requests"]["sent"] == 0 and report["requests"]["cache_hits"] >= 9
     # A different system prompt is a different request: new calls.
-    assert run(*args, "--system", "Be brief.", "-o", str(tmp_path / "c")).returncode == 0
+    assert synthgen(*args, "--system", "Be brief.", "-o", str(tmp_path / "c")).returncode == 0
     assert fake.request_count > sent
     # --no-cache neither reads nor writes.
     before = fake.request_count
-    assert run(*args, "--no-cache", "-o", str(tmp_path / "d")).returncode == 0
+    assert synthgen(*args, "--no-cache", "-o", str(tmp_path / "d")).returncode == 0
     assert fake.request_count > before
 
 
@@ -139,7 +117,7 @@ def test_survives_flaky_teacher(make_fake_teacher, tmp_path):
         faults={"429": 0.05, "500": 0.05, "hang": 0.03, "drop": 0.02}, fault_seed=7
     )
     out = tmp_path / "o"
-    r = run(
+    r = synthgen(
         "expand",
         str(SAMPLES / "marv.jsonl"),
         "-n",
@@ -171,7 +149,7 @@ def test_final_failures_are_recorded(make_fake_teacher, tmp_path):
 
     fake = make_fake_teacher(handler=lambda b, i: Fault("500") if i < 6 else {"conversations": []})
     out = tmp_path / "o"
-    r = run(
+    r = synthgen(
         "expand",
         str(SAMPLES / "marv.jsonl"),
         "-n",
@@ -190,7 +168,7 @@ def test_final_failures_are_recorded(make_fake_teacher, tmp_path):
         "--json",
     )
     report = json.loads(r.stdout)
-    failures = lines(out / "failures.jsonl")
+    failures = read_jsonl(out / "failures.jsonl")
     assert report["requests"]["failed"] == len(failures) >= 1
     assert failures[0]["kind"] == "server" and failures[0]["status"] == 500
 
@@ -224,14 +202,14 @@ def test_ctrl_c_saves_state_and_resumes(make_fake_teacher, tmp_path):
     assert "run the same command again to resume" in err and "Traceback" not in err
     kept = journal_lines(out)
     assert kept >= 10
-    r = run(*full, "-q")
+    r = synthgen(*full, "-q")
     assert r.returncode == 0, r.stderr
     assert len(texts(out)) == 300
 
 
 def test_cost_budget(make_fake_teacher, tmp_path):
     fake = make_fake_teacher()
-    r = run(
+    r = synthgen(
         "expand",
         str(SAMPLES / "marv.jsonl"),
         "-n",
@@ -260,7 +238,7 @@ def test_api_key_never_written_or_printed(make_fake_teacher, tmp_path):
     fake = make_fake_teacher(faults={"429": 0.1, "500": 0.1})
     out = tmp_path / "o"
     cache_dir = Path(os.environ["SYNTHGEN_CACHE_DIR"])
-    r = run(
+    r = synthgen(
         "expand",
         str(SAMPLES / "marv.jsonl"),
         "-n",
@@ -283,7 +261,7 @@ def test_api_key_never_written_or_printed(make_fake_teacher, tmp_path):
         assert secret.encode() not in p.read_bytes(), p
     # And a failure message about the key does not show it either.
     bad = make_fake_teacher(require_key="sk-other-key-0000000000")
-    r = run(
+    r = synthgen(
         "expand",
         str(SAMPLES / "marv.jsonl"),
         "-n",

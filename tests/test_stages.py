@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from fakes import WORDS
+from helpers import SAMPLES, synthgen
 from synthgen.dedup import shingles
 from synthgen.formats import FORMATS
-
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-
-
-def synthgen(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "synthgen", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ),
-    )
 
 
 def chat(user: str, answer: str, **extra) -> str:
