@@ -78,3 +78,14 @@ def test_reply_kind_is_declared_and_checked(tmp_path):
     bad.write_text("---\nreply: yaml\n---\n<|user|>\nhi\n")
     with pytest.raises(TemplateError, match="reply must be one of"):
         load_template(bad)
+
+
+def test_user_template_folder_by_name(tmp_path, monkeypatch):
+    (tmp_path / "mine.j2").write_text(
+        "---\ndescription: my own\nper_request: 2\n---\n<|user|>\n{{ n }}\n"
+    )
+    monkeypatch.setenv("SYNTHGEN_TEMPLATE_DIR", str(tmp_path))
+    t = load_template("mine")
+    assert t.per_request == 2 and t.description == "my own"
+    names = [t.name for t in list_templates()]
+    assert "mine" in names and "expand" in names

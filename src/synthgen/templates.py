@@ -20,6 +20,7 @@ Rendering happens in Jinja's sandbox and the seeds arrive as data, so a seed con
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -190,14 +191,25 @@ def _attributes(value: Any, path: Path) -> dict[str, list[Any]]:
         raise TemplateError(str(e)) from None
 
 
+def search_dirs() -> list[Path]:
+    """Where templates are found by name: the folders in ``SYNTHGEN_TEMPLATE_DIR``
+    (os.pathsep-separated, searched first, so a user template can shadow a built-in), then
+    the built-ins."""
+    user = [Path(p) for p in os.environ.get("SYNTHGEN_TEMPLATE_DIR", "").split(os.pathsep) if p]
+    return [*user, builtin_dir()]
+
+
 def list_templates(kind: str = "generate") -> list[Template]:
-    """The built-in templates of a kind ('generate', or 'judge' for judge rubrics), by name."""
-    found = [parse_template(p) for p in sorted(builtin_dir().glob(f"*{SUFFIX}"))]
-    return [t for t in found if t.kind == kind]
+    """The templates of a kind ('generate', or 'judge' for judge rubrics) found by name."""
+    found: dict[str, Template] = {}
+    for folder in search_dirs():
+        for path in sorted(folder.glob(f"*{SUFFIX}")):
+            found.setdefault(path.name.removesuffix(SUFFIX), parse_template(path))
+    return [t for _, t in sorted(found.items()) if t.kind == kind]
 
 
 def load_template(name_or_path: str | Path) -> Template:
-    """A built-in template by name (``expand``) or a template file by path."""
+    """A template by name (``expand``; user folders first) or a template file by path."""
     ref = str(name_or_path)
     path = Path(ref)
     if path.suffix == SUFFIX or path.exists() or "/" in ref:
@@ -205,11 +217,13 @@ def load_template(name_or_path: str | Path) -> Template:
             raise TemplateError(f"{ref}: no such template file")
         tpl = parse_template(path)
     else:
-        builtin = builtin_dir() / f"{ref}{SUFFIX}"
-        if not builtin.is_file():
+        found = next(
+            (d / f"{ref}{SUFFIX}" for d in search_dirs() if (d / f"{ref}{SUFFIX}").is_file()), None
+        )
+        if found is None:
             names = ", ".join(t.name for t in list_templates())
-            raise TemplateError(f"unknown template {ref!r}: built-ins are {names}, or give a path")
-        tpl = parse_template(builtin, ref)
+            raise TemplateError(f"unknown template {ref!r}: known are {names}, or give a path")
+        tpl = parse_template(found, ref)
     tpl.check()
     return tpl
 
