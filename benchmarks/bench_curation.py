@@ -33,13 +33,13 @@ def main() -> None:
     parser.add_argument("--replies", type=int, default=400)
     args = parser.parse_args()
 
-    from synthgen.dedup import DedupIndex
-    from synthgen.filters import PromptGuard, QualityFilter, to_example
-    from synthgen.language import LanguageFilter
-    from synthgen.models import Example
-    from synthgen.pipeline import prepare
+    from synthgen.curate.filters import PromptGuard, QualityFilter, to_example
+    from synthgen.curate.language import LanguageFilter
+    from synthgen.data.example import Example
+    from synthgen.run.expand import prepare
     from synthgen.settings import Settings
     from synthgen.testing import demo_reply
+    from synthgen.text.dedup import DedupIndex
 
     out = Path(tempfile.mkdtemp()) / "o"
     job = prepare(

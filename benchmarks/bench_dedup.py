@@ -18,8 +18,8 @@ import resource
 import time
 from dataclasses import dataclass
 
-from synthgen.dedup import DedupIndex, Sketcher, shingle_hashes, shingles
-from synthgen.split import cluster_texts
+from synthgen.data.split import cluster_texts
+from synthgen.text.dedup import DedupIndex, Sketcher, shingle_hashes, shingles
 
 
 @dataclass

@@ -144,7 +144,7 @@ def client_main(argv: list[str]) -> None:
 
 def render_body(tmp: Path, per_request: int | None) -> dict[str, Any]:
     """The JSON body synthgen sends for its first request (what the openai SDK posts)."""
-    from synthgen.pipeline import prepare
+    from synthgen.run.expand import prepare
     from synthgen.settings import Settings
 
     job = prepare(

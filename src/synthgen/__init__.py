@@ -20,21 +20,21 @@ logging.getLogger("synthgen").addHandler(logging.NullHandler())
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "expand": "pipeline",
-    "aexpand": "pipeline",
-    "Result": "pipeline",
+    "expand": "run.expand",
+    "aexpand": "run.expand",
+    "Result": "run.expand",
     "Settings": "settings",
-    "Example": "models",
-    "Message": "models",
-    "load_seeds": "seeds",
-    "SeedSet": "seeds",
-    "dedup": "dedup",
-    "DedupIndex": "dedup",
-    "split": "split",
-    "write": "formats",
-    "to_record": "formats",
-    "validate_file": "validate",
-    "load_template": "templates",
+    "Example": "data.example",
+    "Message": "data.example",
+    "load_seeds": "data.seeds",
+    "SeedSet": "data.seeds",
+    "dedup": "text.dedup",
+    "DedupIndex": "text.dedup",
+    "split": "data.split",
+    "write": "data.formats",
+    "to_record": "data.formats",
+    "validate_file": "data.validate",
+    "load_template": "prompts.templates",
     "FakeTeacher": "testing",
     "SynthgenError": "errors",
     "InputError": "errors",
@@ -78,8 +78,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .dedup import DedupIndex, dedup
-    from .errors import (
+    from synthgen.data.example import Example, Message
+    from synthgen.data.formats import to_record, write
+    from synthgen.data.seeds import SeedSet, load_seeds
+    from synthgen.data.split import split
+    from synthgen.data.validate import validate_file
+    from synthgen.errors import (
         BudgetExceeded,
         ConfigError,
         InputError,
@@ -91,15 +95,11 @@ if TYPE_CHECKING:
         TeacherFatalError,
         TemplateError,
     )
-    from .formats import to_record, write
-    from .models import Example, Message
-    from .pipeline import Result, aexpand, expand
-    from .seeds import SeedSet, load_seeds
-    from .settings import Settings
-    from .split import split
-    from .templates import load_template
-    from .testing import FakeTeacher
-    from .validate import validate_file
+    from synthgen.prompts.templates import load_template
+    from synthgen.run.expand import Result, aexpand, expand
+    from synthgen.settings import Settings
+    from synthgen.testing import FakeTeacher
+    from synthgen.text.dedup import DedupIndex, dedup
 
 
 def __getattr__(name: str) -> Any:

@@ -1,3 +1,3 @@
-from synthgen.cli import main
+from synthgen.cli.app import main
 
 main()

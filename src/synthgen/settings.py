@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from synthgen.errors import ConfigError
 
 DEFAULT_MODEL = "gpt-4o-mini"
 DEMO_MODEL = "demo"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..errors import ConfigError
-from .base import ChatRequest, Completion, Teacher, host_of
+from synthgen.errors import ConfigError
+from synthgen.teacher.base import ChatRequest, Completion, Teacher, host_of
 
 __all__ = ["ChatRequest", "Completion", "Teacher", "host_of", "make_teacher", "route"]
 
@@ -73,14 +73,14 @@ def make_teacher(
         raise ConfigError(f"unknown --transport {transport!r}: use {' or '.join(TRANSPORTS)}")
     check_credentials(model, base_url)
     if route(model, base_url) == "litellm":
-        from .litellm_backend import LiteLLMTeacher
+        from synthgen.teacher.litellm_backend import LiteLLMTeacher
 
         return LiteLLMTeacher(model, timeout=timeout)
     cls: Any
     if transport == "openai-sdk":
-        from .openai_compat import OpenAICompatTeacher as cls
+        from synthgen.teacher.openai_compat import OpenAICompatTeacher as cls
     else:
-        from .http import HTTPTeacher as cls
+        from synthgen.teacher.http import HTTPTeacher as cls
     teacher: Teacher = cls(
         model.removeprefix("openai/") if base_url is None else model,
         base_url=base_url,

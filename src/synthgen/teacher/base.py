@@ -86,7 +86,7 @@ class OpenAICompatible:
         self._where = host_of(self.endpoint)
 
     async def complete(self, request: ChatRequest) -> Completion:
-        from ..errors import TeacherError
+        from synthgen.errors import TeacherError
 
         try:
             return await self._send(request, structured=self._structured)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..errors import TeacherError, TeacherFatalError
+from synthgen.errors import TeacherError, TeacherFatalError
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:

@@ -13,9 +13,9 @@ import json
 import os
 from typing import TYPE_CHECKING
 
-from ..errors import TeacherError
-from .base import ChatRequest, Completion, OpenAICompatible, request_body
-from .errors_map import retry_after_seconds, status_error
+from synthgen.errors import TeacherError
+from synthgen.teacher.base import ChatRequest, Completion, OpenAICompatible, request_body
+from synthgen.teacher.errors_map import retry_after_seconds, status_error
 
 if TYPE_CHECKING:
     import aiohttp

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..errors import TeacherError
-from .base import ChatRequest, Completion, request_body
-from .errors_map import retry_after_seconds, status_error
+from synthgen.errors import TeacherError
+from synthgen.teacher.base import ChatRequest, Completion, request_body
+from synthgen.teacher.errors_map import retry_after_seconds, status_error
 
 
 def _import_litellm() -> Any:

@@ -1,0 +1,199 @@
+"""From one teacher reply to accepted examples and counted drops: parse, schema and quality
+filters, dedup against the seeds and everything accepted so far, per-category quotas.
+
+Replies are curated strictly in request order, so the accepted set is a function of the
+replies alone, not of which one happened to arrive first: a re-run from the cache gives
+byte-identical output.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from synthgen.curate.filters import Drop, PromptGuard, QualityFilter, to_example
+from synthgen.data.example import Example
+from synthgen.prompts.reply import ParseError, parse_reply
+
+if TYPE_CHECKING:
+    from synthgen.prompts.plan import RequestPlan
+    from synthgen.teacher import ChatRequest, Completion
+    from synthgen.text.dedup import DedupIndex
+
+
+@dataclass
+class Outcome:
+    accepted: list[Example] = field(default_factory=list)
+    drops: list[dict[str, Any]] = field(default_factory=list)  # rejected.jsonl rows
+    candidates: int = 0
+    # Good candidates for a category that filled up while their request was in flight: not
+    # rejections (and not in rejected.jsonl, whose content must not depend on timing).
+    surplus: int = 0
+
+
+class Curator:
+    def __init__(
+        self,
+        *,
+        system: str | None,
+        quality: QualityFilter,
+        index: DedupIndex,
+        quotas: Mapping[str | None, int],
+        balance_by: str | None,
+        seeds: Sequence[Example] = (),
+        checks: Sequence[Callable[[Example], Drop | None]] = (),
+        min_score: int = 0,
+    ) -> None:
+        self.min_score = min_score
+        self.system = system
+        self.quality = quality
+        self.checks = list(checks)  # language, decontamination, ...
+        self.index = index
+        self.quotas = dict(quotas)
+        self.filled: dict[str | None, int] = dict.fromkeys(quotas, 0)
+        self.balance_by = balance_by
+        self.accepted: list[Example] = []
+        # Per category: accepted examples and the request each came from, in request order
+        # (curation is ordered), so "accepted before request r" is a prefix.
+        self._pool: dict[str | None, list[Example]] = {c: [] for c in quotas}
+        self._pool_from: dict[str | None, list[int]] = {c: [] for c in quotas}
+        for i, seed in enumerate(seeds):
+            index.add(f"seed:{i}", seed.dedup_text(), tag="seed")
+
+    def full(self, category: str | None) -> bool:
+        return self.filled[category] >= self.quotas[category]
+
+    @property
+    def done(self) -> bool:
+        return all(self.full(c) for c in self.quotas)
+
+    def curate(
+        self,
+        plan: RequestPlan,
+        completion: Completion,
+        request: ChatRequest | None = None,
+        scores: Mapping[int, tuple[int | None, str]] | None = None,
+    ) -> Outcome:
+        """Curate one reply. ``scores`` are the judge's verdicts by conversation index, for
+        the candidates :meth:`worth_judging` picked (None: no judge)."""
+        out = Outcome()
+        if completion.finish_reason == "length":
+            # A reply cut off by max_tokens: its last conversation is incomplete and
+            # the JSON usually broken, so none of it is trusted.
+            out.drops.append(_row(plan, Drop("truncated", "finish_reason=length"), completion.text))
+            return out
+        try:
+            conversations = parse_reply(completion.text)
+        except ParseError as e:
+            out.drops.append(_row(plan, Drop("unparseable", str(e)), completion.text))
+            return out
+        guard = None
+        if request is not None:
+            guard = PromptGuard(request.messages[-1]["content"], request.shown)
+        for j, raw in enumerate(conversations):
+            out.candidates += 1
+            verdict = self._verdict(plan, raw, self._meta(plan, j), guard, scores)
+            if isinstance(verdict, Drop) and verdict.reason == "over_quota":
+                out.surplus += 1
+            elif isinstance(verdict, Drop):
+                out.drops.append(_row(plan, verdict, raw))
+            else:
+                out.accepted.append(verdict)
+        return out
+
+    def _meta(self, plan: RequestPlan, j: int) -> dict[str, Any]:
+        meta: dict[str, Any] = {"request": plan.ordinal, "n": j, "seeds": list(plan.shots)}
+        if self.balance_by is not None:
+            meta[self.balance_by] = plan.category
+        return meta
+
+    def _screen(self, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Example | Drop:
+        """Schema, quality and the extra checks: everything that needs no other candidate."""
+        built = to_example(raw, system=self.system, metadata=meta)
+        if isinstance(built, Drop):
+            return built
+        checks: list[Callable[[Example], Drop | None]] = [self.quality, *self.checks]
+        for check in checks:
+            drop = check(built)
+            if drop is not None:
+                return drop
+        return built
+
+    def worth_judging(self, plan: RequestPlan, completion: Completion) -> dict[int, Example]:
+        """The candidates of a reply that could still be accepted, so the judge (a paid call
+        each) only sees those. The index only grows, so a candidate that duplicates something
+        now would be dropped at curation anyway."""
+        if completion.finish_reason == "length" or self.full(plan.category):
+            return {}
+        try:
+            conversations = parse_reply(completion.text)
+        except ParseError:
+            return {}
+        out = {}
+        for j, raw in enumerate(conversations):
+            built = self._screen(raw, self._meta(plan, j))
+            if isinstance(built, Example) and self.index.check(built.dedup_text()) is None:
+                out[j] = built
+        return out
+
+    def _verdict(
+        self,
+        plan: RequestPlan,
+        raw: list[dict[str, Any]],
+        meta: dict[str, Any],
+        guard: PromptGuard | None,
+        scores: Mapping[int, tuple[int | None, str]] | None = None,
+    ) -> Example | Drop:
+        built = self._screen(raw, meta)
+        if isinstance(built, Drop):
+            return built
+        if self.full(plan.category):
+            return Drop("over_quota", f"category {plan.category!r} already has its share")
+        features = self.index.features(built.dedup_text())
+        # Duplicates first: "copies the example it was shown" is the less telling reason
+        # when the copy duplicates an earlier example or a seed anyway.
+        match = self.index.check_features(features)
+        if match is not None:
+            if match.tag == "seed":
+                return Drop("seed_copy", f"copies {match.key} (Jaccard {match.jaccard:.2f})")
+            return Drop(match.reason, f"duplicates {match.key} (Jaccard {match.jaccard:.2f})")
+        if guard is not None:
+            drop = guard(built)
+            if drop is not None:
+                return drop
+        if scores is not None:
+            score, reason = scores.get(meta["n"], (None, "not judged"))
+            if score is not None and score < self.min_score:
+                detail = f"judge scored {score}/10 < {self.min_score}" + (
+                    f": {reason}" if reason else ""
+                )
+                return Drop("low_score", detail)
+            built = built.with_metadata(judge_score=score)
+        self.index.add_features(f"{plan.ordinal}:{meta['n']}", features, tag="accepted")
+        self.admit(built, plan.category)
+        return built
+
+    def admit(self, example: Example, category: str | None) -> None:
+        self.accepted.append(example)
+        self.filled[category] += 1
+        self._pool[category].append(example)
+        self._pool_from[category].append(int(example.metadata.get("request", -1)))
+
+    def eligible(self, category: str | None, up_to: int) -> tuple[list[Example], int]:
+        """The accepted examples of ``category``, and how many of the first of them came
+        from requests ``<= up_to`` (a count, not a copy: this runs for every request)."""
+        pool = self._pool[category]
+        return pool, bisect.bisect_right(self._pool_from[category], up_to)
+
+    def restore(self, example: Example, category: str | None, key: str) -> None:
+        """Re-admit an example journaled before a crash (the dedup index must know it)."""
+        self.index.add(key, example.dedup_text(), tag="accepted")
+        self.admit(example, category)
+
+
+def _row(plan: RequestPlan, drop: Drop, payload: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {"request": plan.ordinal, "reason": drop.reason, "detail": drop.detail}
+    row["messages" if isinstance(payload, list) else "text"] = payload
+    return row

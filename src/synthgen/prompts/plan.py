@@ -1,0 +1,137 @@
+"""What each request asks for: its category, its strategy (template), the seeds it shows and
+the attribute combination it is conditioned on.
+
+A request's content is a pure function of (run seed, ordinal), never of timing: that is what
+lets a re-run be served from the cache and a resumed run continue where it stopped.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from synthgen.data.example import Example
+from synthgen.errors import ConfigError
+from synthgen.prompts.attributes import Attributes, combinations
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One template of a mix, as the planner needs it."""
+
+    name: str
+    weight: int = 1
+    shots: int = 5
+    attributes: Attributes = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RequestPlan:
+    ordinal: int
+    category: str | None
+    shots: tuple[int, ...]  # indices into the seed list
+    strategy: int = 0  # index into the mix
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def quotas(categories: Sequence[str | None], n: int) -> dict[str | None, int]:
+    """Equal shares of n (the first categories, in sorted order, take the remainder)."""
+    cats = list(categories)
+    base, extra = divmod(n, len(cats))
+    return {c: base + (1 if i < extra else 0) for i, c in enumerate(cats)}
+
+
+def weighted_cycle(weights: Sequence[int]) -> list[int]:
+    """Smooth weighted round-robin: weights (3, 1) give 0 0 1 0, not 0 0 0 1."""
+    current = [0] * len(weights)
+    total = sum(weights)
+    order = []
+    for _ in range(total):
+        current = [c + w for c, w in zip(current, weights, strict=True)]
+        best = max(range(len(weights)), key=lambda i: current[i])
+        current[best] -= total
+        order.append(best)
+    return order
+
+
+class Planner:
+    """Round-robin over categories; within one, the strategies in weighted rotation and a
+    seeded rotation through the category's seeds, so every seed is shown about equally
+    often and no seed dominates the output."""
+
+    def __init__(
+        self,
+        seeds: Sequence[Example],
+        *,
+        shots: int = 5,
+        seed: int = 0,
+        balance_by: str | None = None,
+        strategies: Sequence[Strategy] | None = None,
+    ) -> None:
+        groups: dict[str | None, list[int]] = {}
+        for i, ex in enumerate(seeds):
+            key = None
+            if balance_by is not None:
+                if balance_by not in ex.metadata:
+                    raise ConfigError(f"seed {i + 1} has no {balance_by!r} field for --balance-by")
+                key = str(ex.metadata[balance_by])
+            groups.setdefault(key, []).append(i)
+        self.categories: list[str | None] = sorted(groups, key=lambda c: "" if c is None else c)
+        self._groups = groups
+        self._seed = seed
+        self.strategies = list(strategies or [Strategy("default", 1, shots)])
+        self._cycle = weighted_cycle([s.weight for s in self.strategies])
+        self._combos: list[list[dict[str, Any]]] = [
+            combinations(s.attributes, f"{seed}:{s.name}") if s.attributes else [{}]
+            for s in self.strategies
+        ]
+        self._passes: dict[str | None, dict[int, tuple[int, ...]]] = {}
+        self.shots = max(s.shots for s in self.strategies)
+
+    def _pass(self, category: str | None, number: int) -> tuple[int, ...]:
+        """The seeds of one category in the order of its ``number``-th pass: every pass is
+        a fresh shuffle, so requests see new combinations of seeds, not a fixed cycle."""
+        passes = self._passes.setdefault(category, {})
+        if number in passes:
+            return passes[number]
+        # Passes are computed in order from 0, so every pass below the highest one exists.
+        start = max(passes) if passes else -1
+        for m in range(start + 1, number + 1):  # each pass depends on the one before
+            order = list(self._groups[category])
+            random.Random(f"{self._seed}:{category}:{m}").shuffle(order)
+            if m > 0:
+                # A request can straddle two passes: the seeds that closed the previous
+                # pass move to the end of this one, so no request shows a seed twice.
+                take = min(self.shots, len(order))
+                tail = set(passes[m - 1][len(order) - take + 1 :])
+                order = [x for x in order if x not in tail] + [x for x in order if x in tail]
+            passes[m] = tuple(order)
+        return passes[number]
+
+    def plan(self, ordinal: int) -> RequestPlan:
+        k = len(self.categories)
+        category = self.categories[ordinal % k]
+        j = ordinal // k  # this request's number within its category
+        size = len(self._groups[category])
+        rounds, offset = divmod(j, len(self._cycle))
+        strategy = self._cycle[offset]
+        takes = [min(self.strategies[t].shots, size) for t in self._cycle]
+        pos = rounds * sum(takes) + sum(takes[:offset])
+        shots = tuple(
+            self._pass(category, number)[off]
+            for number, off in (divmod(pos + t, size) for t in range(takes[offset]))
+        )
+        # How many earlier requests of this category used the same strategy: the index of
+        # this one's attribute combination, so combinations are covered before repeating.
+        weight = self.strategies[strategy].weight
+        uses = rounds * weight + self._cycle[:offset].count(strategy)
+        combos = self._combos[strategy]
+        return RequestPlan(
+            ordinal=ordinal,
+            category=category,
+            shots=shots,
+            strategy=strategy,
+            attributes=dict(combos[uses % len(combos)]),
+        )

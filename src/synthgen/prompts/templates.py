@@ -1,0 +1,255 @@
+"""Finding, parsing and rendering prompt templates.
+
+A template is a Jinja2 file with YAML front matter that declares its defaults::
+
+    ---
+    description: one line for `synthgen templates`
+    temperature: 1.0
+    shots: 5          # seed examples shown per request
+    per_request: 5    # conversations asked for per request
+    ---
+    <|system|>
+    ...
+    <|user|>
+    ... {{ examples }} {{ n }} {{ system }} {{ category }} ...
+
+Rendering happens in Jinja's sandbox and the seeds arrive as data, so a seed containing
+``{{ 7*7 }}`` stays text: templates are code we trust, seeds are not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from synthgen.errors import TemplateError
+
+if TYPE_CHECKING:
+    import jinja2
+
+SUFFIX = ".j2"
+_ROLE_MARK = re.compile(r"^<\|(system|user|assistant)\|>[ \t]*$", re.MULTILINE)
+_BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+_FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
+_DEFAULTS: dict[str, Any] = {
+    "description": "",
+    "temperature": 1.0,
+    "shots": 5,
+    "per_request": 5,
+    "frontier": 0.4,  # share of shown examples drawn from those already accepted
+    "attributes": None,  # rotated per request, like evolve's operations
+    "needs_attributes": False,  # persona: refuse to run without --attributes
+    # How the reply is asked for: "conversations" (the strict json_schema), "json_object"
+    # (JSON mode, for endpoints without json_schema) or "none" (prompt only).
+    "reply": "conversations",
+}
+REPLY_KINDS = ("conversations", "json_object", "none")
+
+
+def builtin_dir() -> Path:
+    """The built-in templates: inside the installed package, or ``templates/`` in a checkout."""
+    here = Path(__file__).resolve().parent.parent  # the synthgen package
+    for candidate in (here / "templates", here.parent.parent / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise TemplateError(f"built-in templates not found next to {here}: the install is broken")
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    path: Path
+    body: str
+    description: str
+    temperature: float
+    shots: int
+    per_request: int
+    frontier: float = 0.4
+    attributes: dict[str, list[Any]] = field(default_factory=dict)
+    needs_attributes: bool = False
+    reply: str = "conversations"
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return str(self.settings.get("kind", "generate"))
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+    @cached_property
+    def _compiled(self) -> jinja2.Template:
+        import jinja2
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        env = ImmutableSandboxedEnvironment(
+            undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+        )
+        try:
+            return env.from_string(self.body)
+        except jinja2.TemplateSyntaxError as e:
+            line = (e.lineno or 0) + self.body_offset
+            raise TemplateError(f"{self.path}:{line}: template syntax error: {e.message}") from None
+
+    @cached_property
+    def body_offset(self) -> int:
+        """Lines of front matter before the body, so errors point at the real file line."""
+        text = self.path.read_text(encoding="utf-8")
+        return text[: len(text) - len(self.body)].count("\n")
+
+    def check(self) -> None:
+        """Compile now so a syntax error is reported before any request is sent."""
+        _ = self._compiled
+
+    def render(self, **context: Any) -> list[dict[str, str]]:
+        """Render to chat messages. ``examples`` are dicts ``{"messages": [...], ...}``."""
+        import jinja2
+
+        try:
+            text = self._compiled.render(**context)
+        except jinja2.TemplateError as e:
+            raise TemplateError(f"{self.path}: cannot render: {e}") from None
+        return _split_roles(text, self.path)
+
+
+def _split_roles(text: str, path: Path) -> list[dict[str, str]]:
+    marks = list(_ROLE_MARK.finditer(text))
+    if not marks:
+        return [{"role": "user", "content": text.strip()}]
+    messages = []
+    for mark, nxt in zip(marks, [*marks[1:], None], strict=True):
+        end = nxt.start() if nxt else len(text)
+        # Jinja's block tags leave runs of blank lines; one blank line is plenty.
+        content = _BLANK_RUNS.sub("\n\n", text[mark.end() : end]).strip()
+        if content:
+            messages.append({"role": mark.group(1), "content": content})
+    if not messages or messages[-1]["role"] != "user":
+        raise TemplateError(f"{path}: the rendered prompt must end with a <|user|> section")
+    return messages
+
+
+def parse_template(path: Path, name: str | None = None) -> Template:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise TemplateError(f"{path}: cannot read template: {e}") from None
+    settings = dict(_DEFAULTS)
+    body = text
+    m = _FRONT.match(text)
+    if m:
+        import yaml
+
+        try:
+            front = yaml.safe_load(m.group(1)) or {}
+        except yaml.YAMLError as e:
+            raise TemplateError(f"{path}: bad front matter: {e}".replace("\n", " ")) from None
+        if not isinstance(front, dict):
+            raise TemplateError(f"{path}: front matter must be a mapping of settings")
+        settings.update(front)
+        body = text[m.end() :]
+    try:
+        tpl = Template(
+            name=name or path.name.removesuffix(SUFFIX),
+            path=path,
+            body=body,
+            description=str(settings["description"]),
+            temperature=float(settings["temperature"]),
+            shots=int(settings["shots"]),
+            per_request=int(settings["per_request"]),
+            frontier=float(settings["frontier"]),
+            attributes=_attributes(settings["attributes"], path),
+            needs_attributes=bool(settings["needs_attributes"]),
+            reply=str(settings["reply"]),
+            settings=settings,
+        )
+    except (TypeError, ValueError) as e:
+        raise TemplateError(f"{path}: bad front matter value: {e}") from None
+    if tpl.kind == "generate" and tpl.reply not in REPLY_KINDS:
+        raise TemplateError(f"{path}: reply must be one of {', '.join(REPLY_KINDS)}")
+    if not 0 <= tpl.frontier < 1:
+        raise TemplateError(f"{path}: frontier must be in [0, 1)")
+    if tpl.shots < 1 or tpl.per_request < 1:
+        raise TemplateError(f"{path}: shots and per_request must be at least 1")
+    return tpl
+
+
+def _attributes(value: Any, path: Path) -> dict[str, list[Any]]:
+    if value is None:
+        return {}
+    from synthgen.errors import ConfigError
+    from synthgen.prompts.attributes import check_attributes
+
+    try:
+        return check_attributes(value, f"{path}: front matter")
+    except ConfigError as e:
+        raise TemplateError(str(e)) from None
+
+
+def search_dirs() -> list[Path]:
+    """Where templates are found by name: the folders in ``SYNTHGEN_TEMPLATE_DIR``
+    (os.pathsep-separated, searched first, so a user template can shadow a built-in), then
+    the built-ins."""
+    user = [Path(p) for p in os.environ.get("SYNTHGEN_TEMPLATE_DIR", "").split(os.pathsep) if p]
+    return [*user, builtin_dir()]
+
+
+def list_templates(kind: str = "generate") -> list[Template]:
+    """The templates of a kind ('generate', or 'judge' for judge rubrics) found by name."""
+    found: dict[str, Template] = {}
+    for folder in search_dirs():
+        for path in sorted(folder.glob(f"*{SUFFIX}")):
+            found.setdefault(path.name.removesuffix(SUFFIX), parse_template(path))
+    return [t for _, t in sorted(found.items()) if t.kind == kind]
+
+
+def load_template(name_or_path: str | Path) -> Template:
+    """A template by name (``expand``; user folders first) or a template file by path."""
+    ref = str(name_or_path)
+    path = Path(ref)
+    if path.suffix == SUFFIX or path.exists() or "/" in ref:
+        if not path.is_file():
+            raise TemplateError(f"{ref}: no such template file")
+        tpl = parse_template(path)
+    else:
+        found = next(
+            (d / f"{ref}{SUFFIX}" for d in search_dirs() if (d / f"{ref}{SUFFIX}").is_file()), None
+        )
+        if found is None:
+            names = ", ".join(t.name for t in list_templates())
+            raise TemplateError(f"unknown template {ref!r}: known are {names}, or give a path")
+        tpl = parse_template(found, ref)
+    tpl.check()
+    return tpl
+
+
+def load_mix(spec: str) -> list[tuple[Template, int]]:
+    """``expand`` or ``expand:3,evolve:1`` (names or paths, each with an optional weight)."""
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    if not parts:
+        raise TemplateError("--template is empty")
+    mix: list[tuple[Template, int]] = []
+    for part in parts:
+        ref, weight = part, 1
+        head, sep, tail = part.rpartition(":")
+        if sep and tail.strip().isdigit():
+            ref, weight = head.strip(), int(tail)
+        elif sep and head and not Path(part).exists():
+            raise TemplateError(f"--template {part!r}: the weight after ':' must be a whole number")
+        if weight < 1:
+            raise TemplateError(f"--template {part!r}: weights must be at least 1")
+        template = load_template(ref)
+        if template.kind != "generate":
+            raise TemplateError(
+                f"--template {ref!r} is a {template.kind} template, not for generating"
+            )
+        mix.append((template, weight))
+    names = [t.name for t, _ in mix]
+    if len(set(names)) != len(names):
+        raise TemplateError(f"--template {spec!r} names a template twice")
+    return mix

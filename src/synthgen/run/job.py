@@ -1,0 +1,259 @@
+"""A validated run: seeds, templates, planner, quotas, filters and the output folder's state,
+checked before anything is sent or written (every bad input surfaces here, as exit code 2)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from synthgen.data.example import Example
+from synthgen.data.seeds import SeedSet, load_seeds
+from synthgen.errors import ConfigError
+from synthgen.prompts.plan import Planner, RequestPlan, Strategy, quotas
+from synthgen.prompts.templates import Template, load_mix
+from synthgen.run.journal import RunState
+from synthgen.settings import Settings
+from synthgen.teacher import ChatRequest
+
+SeedSource = str | Path | Iterable[Example | Mapping[str, Any]]
+
+
+@dataclass
+class Job:
+    """A validated run, before anything is written or sent."""
+
+    settings: Settings
+    seeds: SeedSet
+    mix: list[tuple[Template, int]]
+    planner: Planner
+    quotas: dict[str | None, int]
+    state: RunState
+    resume: bool
+    lag: int | None = None  # frontier examples come from requests at least this far back
+    checks: list[Any] = field(default_factory=list)  # extra filters: language, decontamination
+    language: str | None = None  # the language replies must be in (None: not checked)
+    curator: Any = None  # the live Curator: the pool of accepted examples for the frontier
+    engine: Any = None  # the live Engine, so the CLI can interrupt it
+
+    @property
+    def mean_per_request(self) -> float:
+        weights = sum(w for _, w in self.mix)
+        return sum(self.per_request(t) * w for t, w in self.mix) / weights
+
+    def template(self, plan: RequestPlan) -> Template:
+        return self.mix[plan.strategy][0]
+
+    def per_request(self, template: Template) -> int:
+        return self.settings.per_request or template.per_request
+
+    def temperature(self, template: Template) -> float:
+        t = self.settings.temperature
+        return template.temperature if t is None else t
+
+    def frontier(self, template: Template) -> float:
+        f = self.settings.frontier
+        return template.frontier if f is None else f
+
+    def shown(self, plan: RequestPlan, template: Template) -> list[dict[str, Any]]:
+        """The examples a request shows: its seeds, with a share of them replaced by
+        examples accepted at least ``lag`` requests earlier (the frontier), so the teacher
+        builds on what it already wrote instead of circling the seeds."""
+        seeds = [self.seeds.examples[i] for i in plan.shots]
+        share = self.frontier(template)
+        if self.curator is None or self.lag is None or share <= 0:
+            return [_for_template(ex) for ex in seeds]
+        pool, available = self.curator.eligible(plan.category, plan.ordinal - self.lag)
+        k = min(round(len(seeds) * share), available)
+        if len(seeds) < 2 or k == 0:
+            return [_for_template(ex) for ex in seeds]
+        rng = random.Random(f"{self.settings.seed}:frontier:{plan.ordinal}")
+        picked = [pool[i] for i in sorted(rng.sample(range(available), k))]
+        return [_for_template(ex) for ex in seeds[: len(seeds) - k] + picked]
+
+    def request(self, plan: RequestPlan) -> ChatRequest:
+        from synthgen.prompts.reply import response_format_for
+
+        template = self.template(plan)
+        shown = self.shown(plan, template)
+        messages = template.render(
+            examples=shown,
+            n=self.per_request(template),
+            system=self.seeds.system,
+            category=plan.category,
+            attributes=plan.attributes,
+        )
+        return ChatRequest(
+            messages=tuple(messages),
+            temperature=self.temperature(template),
+            response_format=response_format_for(template.reply),
+            shown=tuple(m["content"] for ex in shown for m in ex["messages"]),
+        )
+
+
+def _for_template(ex: Example) -> dict[str, Any]:
+    return {
+        "messages": [{"role": m.role, "content": m.content} for m in ex.turns],
+        "metadata": ex.metadata,
+    }
+
+
+def prepare(source: SeedSource, settings: Settings) -> Job:
+    """Read and check everything; raise InputError subclasses before any side effect."""
+    from synthgen.prompts.attributes import load_attributes
+
+    seeds = load_seeds(source, system=settings.system)
+    mix = load_mix(settings.template)
+    user_attrs = load_attributes(settings.attributes) if settings.attributes else {}
+    for template, _ in mix:
+        if template.needs_attributes and not user_attrs:
+            raise ConfigError(
+                f"template {template.name!r} needs --attributes FILE (a YAML or JSON mapping of "
+                "names to lists, e.g. persona, difficulty, topic)"
+            )
+    if user_attrs and not any(t.needs_attributes for t, _ in mix):
+        raise ConfigError("--attributes is for templates that use them: add --template persona")
+    if settings.balance_by is not None:
+        seeds.categories(settings.balance_by)  # names the first seed lacking the field
+    if settings.format != "openai":
+        from synthgen.data.formats import FORMATS
+
+        if settings.format not in FORMATS:
+            raise ConfigError(
+                f"unknown --format {settings.format!r}: use one of {', '.join(FORMATS)}"
+            )
+    strategies = [
+        Strategy(
+            name=t.name,
+            weight=w,
+            shots=settings.shots or t.shots,
+            attributes=user_attrs if t.needs_attributes else t.attributes,
+        )
+        for t, w in mix
+    ]
+    planner = Planner(
+        seeds.examples, seed=settings.seed, balance_by=settings.balance_by, strategies=strategies
+    )
+    mean_per_request = sum((settings.per_request or t.per_request) * w for t, w in mix) / sum(
+        w for _, w in mix
+    )
+    settings = replace(
+        settings,
+        max_requests=settings.max_requests
+        or default_max_requests(settings.n, max(1, int(mean_per_request))),
+    )
+    checks, language = extra_checks(settings, seeds)
+    state = RunState(settings.out_dir, job_identity(settings, seeds, mix, user_attrs))
+    resume = state.check(force=settings.force)
+    uses_frontier = any(
+        (settings.frontier if settings.frontier is not None else t.frontier) > 0 for t, _ in mix
+    )
+    return Job(
+        settings=settings,
+        seeds=seeds,
+        mix=mix,
+        planner=planner,
+        quotas=quotas(planner.categories, settings.n),
+        state=state,
+        resume=resume,
+        # Fixed by the concurrency, so that which accepted examples a request may show does
+        # not depend on timing; the engine never runs further ahead than this.
+        lag=max(32, 2 * settings.concurrency) if uses_frontier else None,
+        checks=checks,
+        language=language,
+    )
+
+
+def extra_checks(settings: Settings, seeds: SeedSet) -> tuple[list[Any], str | None]:
+    """The optional filters: reply language (the seeds' own by default) and
+    decontamination against a held-out set."""
+    checks: list[Any] = []
+    language = None
+    # Contamination first: it is the reason a user most needs to see.
+    if settings.decontaminate is not None:
+        from synthgen.curate.decontam import Decontaminator
+
+        checks.append(
+            Decontaminator.from_file(settings.decontaminate, ngram=settings.decontaminate_ngram)
+        )
+    choice = (settings.language or "off").lower()
+    if choice not in ("off", "none") and not (settings.demo and choice == "auto"):
+        from synthgen.curate.language import LanguageFilter, dominant_language
+
+        if choice == "auto":
+            language = dominant_language(ex.dedup_text() for ex in seeds.examples)
+        else:
+            language = choice
+        if language is not None:
+            # The assistant turns are what the model learns to write; a user turn in another
+            # language can be the task itself (translation). ConfigError for unknown codes.
+            checks.append(LanguageFilter(language, roles=("assistant",)))
+    return checks, language
+
+
+def default_max_requests(n: int, per_request: int) -> int:
+    """Five times what a teacher whose every answer is accepted would need: room for a poor
+    yield, a hard stop for a teacher that only produces rejects."""
+    return 5 * math.ceil(n / per_request) + 20
+
+
+def seeds_digest(seeds: SeedSet) -> str:
+    h = hashlib.sha256()
+    for ex in seeds.examples:
+        h.update(json.dumps(ex.to_chat(), ensure_ascii=False, sort_keys=True).encode())
+        h.update(json.dumps(ex.metadata, ensure_ascii=False, sort_keys=True, default=str).encode())
+    h.update((seeds.system or "").encode())
+    return h.hexdigest()
+
+
+def job_identity(
+    settings: Settings, seeds: SeedSet, mix: list[tuple[Template, int]], attributes: dict[str, Any]
+) -> dict[str, Any]:
+    """What makes two runs the same job (so the second resumes the first). Budgets and
+    pacing are left out: changing them mid-job is fine."""
+    s = settings
+    return {
+        "seeds": seeds_digest(seeds),
+        "templates": [[t.name, t.sha256, w] for t, w in mix],
+        "attributes": attributes,
+        "frontier": s.frontier,
+        "language": s.language,
+        "decontaminate": _file_digest(s.decontaminate),
+        "decontaminate_ngram": s.decontaminate_ngram,
+        "judge": [s.judge, s.min_score] if s.judge else None,
+        "model": s.model,
+        "base_url": s.base_url,
+        "n": s.n,
+        "seed": s.seed,
+        "balance_by": s.balance_by,
+        "dedup_threshold": s.dedup_threshold,
+        "temperature": s.temperature,
+        "per_request": s.per_request,
+        "shots": s.shots,
+        "eval_fraction": s.eval_fraction,
+        "format": s.format,
+    }
+
+
+def _file_digest(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def seeds_section(seeds: SeedSet) -> dict[str, Any]:
+    return {
+        "path": seeds.path,
+        "format": seeds.fmt,
+        "count": len(seeds),
+        "system": seeds.system,
+        "sha256": seeds_digest(seeds),
+    }
