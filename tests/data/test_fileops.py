@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from fakes import WORDS
-from helpers import SAMPLES, synthgen
 from synthgen.data.formats import FORMATS
-from synthgen.text.dedup import shingles
+from synthgen.text.normalize import shingles
+from tests.fakes import WORDS
+from tests.helpers import SAMPLES, synthgen
 
 
 def chat(user: str, answer: str, **extra) -> str:
@@ -83,6 +83,32 @@ def test_split_command_is_stratified_and_leak_free(tmp_path):
     first = (tmp_path / "s" / "eval.jsonl").read_bytes()
     assert synthgen(*args, "--force").returncode == 0
     assert (tmp_path / "s" / "eval.jsonl").read_bytes() == first  # deterministic under --seed
+
+
+@pytest.mark.parametrize("fmt", ["trl", "sharegpt", "alpaca", "prompt-completion"])
+def test_split_balances_a_written_file_by_the_category_in_its_rows(tmp_path, fmt):
+    """Issue 9 item 7: rows were written without their category, so a dataset synthgen wrote
+    could not be split (or balanced) by it afterwards."""
+    from synthgen.data.example import Example
+    from synthgen.data.formats import write
+
+    rng = random.Random(2)
+    examples = [
+        Example.from_pairs(
+            [
+                ("user", f"question {i}"),
+                ("assistant", " ".join(rng.choice(WORDS) for _ in range(30))),
+            ],
+            metadata={"category": "abc"[i % 3]},
+        )
+        for i in range(60)
+    ]
+    write(examples, tmp_path / "in.jsonl", fmt=fmt)
+    args = ["split", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "s")]
+    r = synthgen(*args, "--balance-by", "category", "--eval-fraction", "0.2")
+    assert r.returncode == 0, r.stderr
+    evals = [json.loads(x) for x in (tmp_path / "s" / "eval.jsonl").read_text().splitlines()]
+    assert sorted(x["metadata"]["category"] for x in evals) == ["a"] * 4 + ["b"] * 4 + ["c"] * 4
 
 
 def test_split_keeps_near_duplicates_together(tmp_path):

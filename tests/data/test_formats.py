@@ -10,6 +10,7 @@ import pytest
 
 from synthgen.data.example import Example, Message
 from synthgen.data.formats import FORMATS, detect_format, to_record, write_json, write_jsonl
+from synthgen.data.shapes import parse_record, parse_shaped
 from synthgen.errors import ConfigError, InputError
 
 SYS = "You answer in one sentence."
@@ -17,8 +18,11 @@ SINGLE = [("user", "What is 2+2?"), ("assistant", "4.")]
 MULTI = [("user", "Hi"), ("assistant", "Hello!"), ("user", "What is 2+2?"), ("assistant", "4.")]
 
 
+META = {"category": "math", "seeds": [3, 7]}
+
+
 def ex(pairs: list[tuple[str, str]], system: str | None = None) -> Example:
-    return Example.from_pairs(pairs, system=system, metadata={"category": "math"})
+    return Example.from_pairs(pairs, system=system, metadata=META)
 
 
 def chat(pairs: list[tuple[str, str]], system: str | None = None) -> list[dict[str, str]]:
@@ -48,27 +52,29 @@ CASES: list[tuple[str, list[tuple[str, str]], str | None, dict[str, Any]]] = [
     ("sharegpt", SINGLE, SYS, sharegpt(SINGLE, SYS)),
     ("sharegpt", MULTI, None, sharegpt(MULTI)),
     ("sharegpt", MULTI, SYS, sharegpt(MULTI, SYS)),
-    ("prompt-completion", SINGLE, None, {"prompt": "What is 2+2?", "completion": "4."}),
+    (
+        "prompt-completion",
+        SINGLE,
+        None,
+        {"prompt": chat(SINGLE[:1]), "completion": [{"role": "assistant", "content": "4."}]},
+    ),
     (
         "prompt-completion",
         SINGLE,
         SYS,
-        {"prompt": f"{SYS}\n\nWhat is 2+2?", "completion": "4."},
+        {"prompt": chat(SINGLE[:1], SYS), "completion": [{"role": "assistant", "content": "4."}]},
     ),
     (
         "prompt-completion",
         MULTI,
         None,
-        {"prompt": "User: Hi\n\nAssistant: Hello!\n\nUser: What is 2+2?", "completion": "4."},
+        {"prompt": chat(MULTI[:3]), "completion": [{"role": "assistant", "content": "4."}]},
     ),
     (
         "prompt-completion",
         MULTI,
         SYS,
-        {
-            "prompt": f"{SYS}\n\nUser: Hi\n\nAssistant: Hello!\n\nUser: What is 2+2?",
-            "completion": "4.",
-        },
+        {"prompt": chat(MULTI[:3], SYS), "completion": [{"role": "assistant", "content": "4."}]},
     ),
     ("alpaca", SINGLE, None, {"instruction": "What is 2+2?", "input": "", "output": "4."}),
     (
@@ -102,7 +108,37 @@ CASES: list[tuple[str, list[tuple[str, str]], str | None, dict[str, Any]]] = [
 def test_to_record(
     fmt: str, pairs: list[tuple[str, str]], system: str | None, expected: dict[str, Any]
 ) -> None:
-    assert to_record(ex(pairs, system), fmt) == expected
+    assert to_record(ex(pairs, system), fmt, metadata=False) == expected
+    # Every format but openai keeps the metadata, in one object after the record's own keys.
+    with_metadata = expected if fmt == "openai" else {**expected, "metadata": META}
+    record = to_record(ex(pairs, system), fmt)
+    assert record == with_metadata
+    assert list(record) == list(with_metadata)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_metadata_object_when_there_is_none(fmt: str) -> None:
+    assert "metadata" not in to_record(Example.from_pairs(MULTI), fmt)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("system", [None, SYS])
+def test_reading_a_written_record_gives_the_example_back(fmt: str, system: str | None) -> None:
+    """Issue 9 item 7: alpaca's history and every format's metadata were lost on the way back
+    (synthgen split --balance-by on a written file found no category)."""
+    example = ex(MULTI, system)
+    back = parse_record(json.loads(json.dumps(to_record(example, fmt))), "x.jsonl:1")
+    assert back.messages == example.messages
+    assert back.metadata == ({} if fmt == "openai" else META)
+
+
+def test_prompt_completion_follows_trl_not_a_joined_transcript() -> None:
+    """Issue 9 item 7: turns were joined into one string with no separator and no stop
+    sequence. TRL's conversational form leaves both to the chat template."""
+    record = to_record(ex(MULTI, SYS), "prompt-completion", metadata=False)
+    assert all(isinstance(m, dict) for m in record["prompt"])
+    assert [m["role"] for m in record["prompt"]] == ["system", "user", "assistant", "user"]
+    assert record["completion"] == [{"role": "assistant", "content": "4."}]
 
 
 def test_every_format_has_cases() -> None:
@@ -128,6 +164,7 @@ def test_alpaca_joins_consecutive_user_messages() -> None:
     record = to_record(
         ex([("user", "a"), ("assistant", "b"), ("user", "c"), ("user", "d"), ("assistant", "e")]),
         "alpaca",
+        metadata=False,
     )
     assert record == {"instruction": "c\n\nd", "input": "", "output": "e", "history": [["a", "b"]]}
 
@@ -147,8 +184,25 @@ def test_unknown_format_lists_valid_ones() -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_detect_format_round_trip(fmt: str) -> None:
-    expected = "openai" if fmt == "trl" else fmt
-    assert detect_format(to_record(ex(MULTI, SYS), fmt)) == expected
+    assert detect_format(to_record(ex(MULTI, SYS), fmt)) == fmt
+    # Without its metadata a trl line is also an openai one, and reads as that.
+    plain = to_record(ex(MULTI, SYS), fmt, metadata=False)
+    assert detect_format(plain) == ("openai" if fmt == "trl" else fmt)
+
+
+def test_detection_and_reading_agree_on_a_line_with_two_shapes() -> None:
+    both = {"prompt": "p", "completion": "c", "instruction": "i", "output": "o"}
+    assert detect_format(both) == parse_shaped(both, "x")[0] == "prompt-completion"
+
+
+def test_a_chat_line_with_other_top_level_keys_is_trl() -> None:
+    line = {"messages": chat(SINGLE), "category": "math"}
+    assert detect_format(line) == "trl"
+    assert detect_format({"messages": chat(SINGLE), "tools": []}) == "openai"
+    assert parse_shaped(line, "x") == (
+        "chat",
+        ex(SINGLE).model_copy(update={"metadata": {"category": "math"}}),
+    )
 
 
 def test_detect_format_unknown() -> None:

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from helpers import SAMPLES
 from synthgen.data.example import Example, Message
 from synthgen.data.seeds import SeedSet, load_seeds, parse_record, read_records
 from synthgen.errors import ConfigError, SeedError
+from tests.helpers import SAMPLES
 
 SYS = "Marv is a factual chatbot that is also sarcastic."
 
@@ -171,6 +171,38 @@ def test_trl_conversational_prompt_completion(tmp_path: Path) -> None:
     }
     (_, example), *_ = read_records(write(tmp_path, "s.jsonl", jsonl(record)))
     assert pairs(example) == [("system", "S"), ("user", "q"), ("assistant", "a")]
+
+
+def test_alpaca_history_is_read_as_earlier_turns(tmp_path: Path) -> None:
+    """LLaMA-Factory's multi-turn Alpaca (what --format alpaca writes): the history was kept
+    as metadata, so a written multi-turn file read back lost its earlier turns."""
+    record = {
+        "instruction": "q2",
+        "input": "",
+        "output": "a2",
+        "system": "S",
+        "history": [["q1", "a1"]],
+    }
+    (_, example), *_ = read_records(write(tmp_path, "s.jsonl", jsonl(record)))
+    assert pairs(example) == [
+        ("system", "S"),
+        ("user", "q1"),
+        ("assistant", "a1"),
+        ("user", "q2"),
+        ("assistant", "a2"),
+    ]
+    assert example.metadata == {}
+
+
+def test_a_metadata_object_is_the_records_metadata(tmp_path: Path) -> None:
+    record = {**chat("q", "a"), "metadata": {"category": "c", "n": 1}, "id": 7}
+    path = write(tmp_path, "s.jsonl", jsonl(record, record))
+    assert load_seeds(path).categories("category") == {"c": 2}
+    (_, example), *_ = read_records(path)
+    assert example.metadata == {"category": "c", "n": 1, "id": 7}
+    # Anything but an object under "metadata" is an ordinary field.
+    odd = parse_record({**chat("q", "a"), "metadata": "x"}, "x.jsonl:1")
+    assert odd.metadata == {"metadata": "x"}
 
 
 def test_top_level_system_field_of_alpaca(tmp_path: Path) -> None:
@@ -416,6 +448,11 @@ def test_utf16_gets_a_hint(tmp_path: Path) -> None:
         ('{"conversations": [{"from": "tool", "value": "x"}]}', ["turn 1", "unknown 'from'"]),
         ('{"conversations": [{"from": "human"}]}', ["turn 1", "value must be a string"]),
         ('{"conversations": {}}', ["'conversations' must be a list"]),
+        (
+            '{"instruction": "i", "output": "o", "history": [["u"]]}',
+            ["'history' must be a list of [user, assistant] string pairs"],
+        ),
+        ('{"prompt": [{"role": "user", "content": "q"}], "completion": "a"}', ["'prompt' must"]),
     ],
 )
 def test_bad_jsonl_line(tmp_path: Path, line: str, fragments: list[str]) -> None:
@@ -470,4 +507,101 @@ def test_sample_support() -> None:
 
 def test_a_single_record_is_not_a_seed_list() -> None:
     with pytest.raises(SeedError, match="iterable of examples"):
-        load_seeds(chat("q", "a"))
+        load_seeds(chat("q", "a"))  # type: ignore[arg-type]  # the mistake under test
+
+
+# --- hostile files --------------------------------------------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+HALF_EMOJI = '{"messages": [{"role": "user", "content": "rain \\ud83d"}]}'
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fragments"),
+    [
+        ("s.jsonl", jsonl(chat("q", "a")) + DEEP + "\n", [":2:", "nested too deeply"]),
+        (
+            "s.jsonl",
+            jsonl(chat("q", "a")) + '{"messages": [], "m": ' + "[" * 100 + "]" * 100 + "}\n",
+            [":2:", "nested more than 64 levels"],
+        ),
+        ("s.jsonl", jsonl(chat("q", "a")) + HALF_EMOJI + "\n", [":2:", "lone surrogate \\ud83d"]),
+        ("s.json", "[\n" + DEEP + "\n]\n", ["invalid JSON: nested too deeply"]),
+        ("s.json", "[" + HALF_EMOJI + "]", ["item 1", "lone surrogate"]),
+    ],
+)
+def test_deep_or_broken_json_is_a_seed_error(
+    tmp_path: Path, name: str, content: str, fragments: list[str]
+) -> None:
+    seed_error(write(tmp_path, name, content), *fragments)
+
+
+def test_a_line_over_the_cap_is_an_error(tmp_path: Path) -> None:
+    from synthgen.data.seed_readers import MAX_LINE_BYTES
+
+    long = "a; " + "b" * MAX_LINE_BYTES + "\n"
+    path = write(tmp_path, "s.txt", "q; a\n" + long)
+    seed_error(path, f"{path}:2:", "line longer than 1,048,576 bytes")
+    # A JSON array is often one line: it may be longer (it is read whole either way).
+    big = [chat("q" * 1000, f"a{i}") for i in range(1200)]
+    array = write(tmp_path, "big.json", json.dumps(big))
+    assert array.stat().st_size > MAX_LINE_BYTES and len(load_seeds(array)) == 1200
+
+
+def test_special_files_are_refused(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "seeds.jsonl"
+    os.mkfifo(fifo)
+    seed_error(fifo, "is a FIFO (named pipe), not a regular file")  # used to block forever
+    seed_error("/dev/zero", "is a character device")  # used to fill memory
+    with pytest.raises(SeedError, match="is a FIFO"):
+        next(read_records(fifo))
+
+
+CLI_CASES = [
+    ("fifo.jsonl", None, "is a FIFO (named pipe)"),
+    ("/dev/zero", None, "is a character device"),
+    ("deep.jsonl", DEEP + "\n", "deep.jsonl:1: invalid JSON: nested too deeply"),
+    ("half.jsonl", HALF_EMOJI + "\n", "half.jsonl:1: text holds a lone surrogate"),
+    ("long.txt", "q; " + "a" * (1 << 21) + "\n", "long.txt:1: line longer than"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "needle"), CLI_CASES)
+@pytest.mark.parametrize("command", ["expand", "dedup", "split"])
+def test_cli_refuses_hostile_seeds_in_one_line(
+    tmp_path: Path, command: str, name: str, content: str | None, needle: str
+) -> None:
+    """Through the real CLI, with a short timeout: a FIFO hung every subcommand, /dev/zero
+    ran out of memory, deep or broken JSON gave "unexpected ..."."""
+    import os
+
+    from tests.helpers import synthgen
+
+    if name.startswith("/"):
+        source = name
+    elif content is None:
+        source = str(tmp_path / name)
+        os.mkfifo(source)
+    else:
+        source = str(write(tmp_path, name, content))
+    out = tmp_path / "o"
+    args = {
+        "expand": ["expand", source, "-n", "5", "--model", "demo", "-o", str(out)],
+        "dedup": ["dedup", source, "-o", str(out / "d.jsonl")],
+        "split": ["split", source, "-o", str(out)],
+    }[command]
+    r = synthgen(*args, timeout=60)
+    assert r.returncode == 2, r.stderr
+    (line,) = r.stderr.strip().splitlines()
+    assert needle in line and "unexpected" not in line and "Traceback" not in line
+    assert not out.exists()
+
+
+def test_lone_surrogates_in_python_seeds() -> None:
+    with pytest.raises(SeedError, match=r"item 2: message 1 \(user\) holds a lone surrogate"):
+        load_seeds([chat("q", "a"), chat("rain \ud83d", "a")])
+    broken = Example.from_pairs([("user", "q"), ("assistant", "\udc00")])
+    with pytest.raises(SeedError, match="item 1: message 2"):
+        load_seeds([broken])

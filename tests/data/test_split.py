@@ -13,7 +13,7 @@ import pytest
 from synthgen.data.example import Example
 from synthgen.data.split import cluster_texts, clusters, split
 from synthgen.errors import ConfigError
-from synthgen.text.dedup import shingles
+from synthgen.text.normalize import shingles
 
 
 def true_jaccard(a: str, b: str) -> float:

@@ -11,7 +11,9 @@ import pytest
 
 from synthgen.data.example import Example
 from synthgen.data.formats import FORMATS, to_record, write_jsonl
+from synthgen.data.shapes import SHAPES
 from synthgen.data.validate import (
+    FORMAT_LABEL,
     estimate_epochs,
     example_token_limit,
     format_report,
@@ -26,6 +28,7 @@ from synthgen.text.tokens import (
     encoding_for,
     get_encoding,
 )
+from tests.helpers import synthgen
 
 SYS = "You are a terse assistant."
 
@@ -155,11 +158,119 @@ def test_good_file_in_every_format_passes(tmp_path: Path, fmt: str) -> None:
     assert report.ok
     assert report.format == ("openai" if fmt == "trl" else fmt)
     assert report.n_examples == report.n_valid == 60
-    assert report.warnings == []
+    if fmt == "alpaca":
+        # The system prompt and the multi-turn lines (every third) are what axolotl drops.
+        assert report.warnings == [
+            "60 lines with a `system` field: axolotl's `type: alpaca` ignores it (map it with"
+            " `field_system`, as the dataset card shows)",
+            "20 lines with earlier turns in `history`: LLaMA-Factory reads them, axolotl's"
+            " alpaca loaders drop them (for axolotl, write --format sharegpt)",
+        ]
+    else:
+        assert report.warnings == []
     assert report.total_tokens is not None and report.total_tokens.min > 0
     assert report.assistant_tokens is not None and report.assistant_tokens.min > 0
-    assert report.n_epochs == 3
+    # Epochs and billed tokens are OpenAI's; the other trainers are configured apart.
+    assert report.n_epochs == (3 if report.format == "openai" else 0)
     assert "errors: none" in format_report(report)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_each_format_is_checked_against_its_own_rules_and_says_so(fmt: str) -> None:
+    """Issue 9 item 7: ShareGPT, Alpaca and prompt-completion files were reported as if valid
+    for OpenAI chat fine-tuning, which accepts only the openai format."""
+    exs = [e.with_metadata(category="math") for e in examples(12)]
+    report = validate_records(enumerate((to_record(e, fmt) for e in exs), 1))
+    assert report.ok and report.format == fmt
+    assert report.rules == SHAPES[fmt].rules
+    assert report.accepted_by_openai is (fmt == "openai")
+    text = format_report(report)
+    assert f"({FORMAT_LABEL[fmt]})" in text.splitlines()[0]
+    assert f"checked against: {SHAPES[fmt].rules}" in text
+    assert ("accepts only the openai format" in text) is (fmt != "openai")
+    assert ("billed tokens" in text) is (fmt == "openai")
+
+
+def test_too_few_examples_is_openais_rule() -> None:
+    few = [(i, to_record(e, "sharegpt")) for i, e in enumerate(examples(4), 1)]
+    report = validate_records(few)
+    assert report.ok and report.format == "sharegpt"
+    assert any("only 4 examples" in w for w in report.warnings)
+    empty = validate_records([], fmt="sharegpt")
+    assert empty.errors == {"too_few_examples": 1}
+    assert "fine-tuning needs at least 1" in format_report(empty)
+
+
+def test_trl_lines_with_metadata_are_trl_and_openai_notes_the_extra_key() -> None:
+    rows = [to_record(e.with_metadata(category="c"), "trl") for e in examples(60)]
+    rows[3] = to_record(examples(1)[0], "trl")  # no metadata: still a trl line
+    report = validate_records(enumerate(rows, 1))
+    assert report.format == "trl" and report.ok and report.warnings == []
+    assert report.formats_seen == {"trl": 60}
+    forced = validate_records(enumerate(rows, 1), fmt="openai")
+    assert forced.ok  # the cookbook does not check top-level keys ...
+    [warning] = forced.warnings  # ... but OpenAI's format lists no metadata key
+    assert warning.startswith("59 lines with top-level keys besides messages")
+
+
+PC_GOOD = to_record(examples(1)[0], "prompt-completion")
+
+
+@pytest.mark.parametrize(
+    ("record", "kinds"),
+    [
+        ({"prompt": "q", "completion": " a"}, {}),
+        ({"prompt": msgs(("user", "q")), "completion": "a"}, {"wrong_type": 1}),
+        ({"prompt": [], "completion": msgs(("assistant", "a"))}, {"missing_content": 1}),
+        (
+            {"prompt": msgs(("user", "q")), "completion": []},
+            {"missing_content": 1, "example_missing_assistant_message": 1},
+        ),
+        (
+            {"prompt": msgs(("user", "q")), "completion": msgs(("user", "a"))},
+            {"example_missing_assistant_message": 1},
+        ),
+        (
+            {"prompt": msgs(("robot", "q")), "completion": msgs(("assistant", "a"))},
+            {"unrecognized_role": 1},
+        ),
+        (
+            {"prompt": [{"role": "user"}], "completion": msgs(("assistant", "a"))},
+            {"message_missing_key": 1, "missing_content": 1},
+        ),
+        ({"prompt": msgs(("user", "q"))}, {"missing_key": 1}),
+    ],
+)
+def test_prompt_completion_follows_trl(record: dict[str, Any], kinds: dict[str, int]) -> None:
+    report = validate_records([(1, PC_GOOD), (2, record), *[(i, PC_GOOD) for i in range(3, 12)]])
+    assert report.format == "prompt-completion"
+    assert report.errors == kinds
+
+
+BAD_RECORDS: dict[str, list[Any]] = {
+    "openai": [json.loads(line) for line in BAD_LINES[1:] if line and line[0] == "{"],
+    "trl": [json.loads(line) for line in BAD_LINES[1:] if line and line[0] == "{"],
+    "prompt-completion": [
+        {"prompt": 1, "completion": 2},
+        {"prompt": [1, {"role": "x", "content": "", "weight": 3}], "completion": [{}]},
+        {"completion": []},
+    ],
+    "sharegpt": [
+        {"conversations": [1, {"from": "bot"}, {"from": "gpt", "value": ""}]},
+        {"conversations": [{"from": "human", "value": 3}]},
+        {"conversations": []},
+        {},
+    ],
+    "alpaca": [{"instruction": 1, "output": "", "input": [], "history": 3}, {}],
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_checks_report_only_their_shapes_error_kinds(fmt: str) -> None:
+    report = validate_records(enumerate(BAD_RECORDS[fmt], 1), fmt=fmt)
+    found = {k for k, v in report.errors.items() if v and k != "too_few_examples"}
+    assert found, "each bad record set must find something"
+    assert found <= set(SHAPES[fmt].errors)
 
 
 @pytest.mark.parametrize(
@@ -339,3 +450,11 @@ print(count_text_tokens("tiktoken is great!", "gpt-4o"),
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert out.stdout.split() == ["6", "6", "False"]
+
+
+def test_validate_refuses_a_fifo_at_once(tmp_path):
+    fifo = tmp_path / "data.jsonl"
+    os.mkfifo(fifo)
+    r = synthgen("validate", str(fifo), timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert str(fifo) in r.stderr and "Traceback" not in r.stderr

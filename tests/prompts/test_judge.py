@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from synthgen.curate.filters import Drop
+from synthgen.curate.drop import Drop, judge_drop
 from synthgen.data.example import Example
 from synthgen.errors import ConfigError
-from synthgen.prompts.judge import Judge, parse_verdict
+from synthgen.prompts.judge import Judge, Verdict, parse_verdict
 from synthgen.prompts.templates import load_template
 from synthgen.teacher import make_teacher
 from synthgen.testing import FakeTeacher, Reply
@@ -91,18 +91,22 @@ def test_unreadable_replies_score_none(make_fake_teacher: Callable[..., FakeTeac
 
 
 def test_judge_as_a_filter(make_fake_teacher: Callable[..., FakeTeacher]) -> None:
+    """The judge gives verdicts; curation's judge_drop turns them into drops."""
     fake = make_fake_teacher(handler=_handler)
 
-    async def go(keep_unscored: bool) -> list[Drop | None]:
+    async def go() -> list[Verdict]:
         teacher = make_teacher("m", base_url=fake.base_url)
         try:
-            judge = Judge(teacher, min_score=6, keep_unscored=keep_unscored)
+            judge = Judge(teacher, min_score=6)
             examples = [_ex("q", "Paris."), _ex("q", "Berlin."), _ex("q", "junk")]
-            return [await judge(ex) for ex in examples]
+            return [await judge.score(ex) for ex in examples]
         finally:
             await teacher.aclose()
 
-    keep, strict = asyncio.run(go(True)), asyncio.run(go(False))
+    verdicts = asyncio.run(go())
+    assert all(isinstance(v, Verdict) for v in verdicts)
+    keep = [judge_drop(v, 6) for v in verdicts]
+    strict: list[Drop | None] = [judge_drop(v, 6, keep_unscored=False) for v in verdicts]
     assert keep == [None, Drop("low_score", "judge scored 2/10 < 6: Wrong capital."), None]
     assert strict[2] is not None and strict[2].reason == "judge_failed"
 
@@ -110,6 +114,7 @@ def test_judge_as_a_filter(make_fake_teacher: Callable[..., FakeTeacher]) -> Non
 def test_custom_template_and_no_system(tmp_path: Any) -> None:
     path = tmp_path / "strict.j2"
     path.write_text(
+        "---\nkind: judge\n---\n"
         "<|user|>\n{% if system %}S={{ system }}{% else %}no system{% endif %}\n"
         "{% for m in conversation %}{{ m.role }}={{ m.content }};{% endfor %}\n",
         encoding="utf-8",
@@ -122,7 +127,7 @@ def test_custom_template_and_no_system(tmp_path: Any) -> None:
 
 @pytest.mark.parametrize("bad", [0, 11])
 def test_min_score_range(bad: int) -> None:
-    with pytest.raises(ConfigError, match=r"1\.\.10"):
+    with pytest.raises(ConfigError, match=r"--min-score must be within 1\.\.10"):
         Judge(object(), min_score=bad)  # type: ignore[arg-type]
 
 

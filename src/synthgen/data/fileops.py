@@ -43,7 +43,7 @@ def dedup_file(
     force: bool = False,
 ) -> StageResult:
     """Drop exact and near duplicates (Jaccard >= threshold), keeping first occurrences."""
-    from synthgen.text.dedup import dedup
+    from synthgen.data.dedup import dedup
 
     if not 0 < threshold <= 1:
         raise ConfigError(f"--threshold must be in (0, 1] (got {threshold})")

@@ -1,21 +1,11 @@
-"""Output formats, and atomic JSONL/JSON writers.
+"""Output formats (``to_record``, ``detect_format``), and atomic JSONL/JSON writers.
 
-One record per example; metadata (category, origin, ...) is never written into a record.
-
-- ``openai`` (default): ``{"messages": [...]}`` exactly as ``Example.to_chat()`` (keeps
-  ``name`` and ``weight``).
-- ``trl``: TRL's conversational format, ``{"messages": [{"role", "content"}]}`` only.
-- ``sharegpt``: ``{"conversations": [{"from": "system"|"human"|"gpt", "value"}]}``.
-- ``prompt-completion``: the final assistant message is the completion; everything before it
-  is the prompt. A single user turn is just its content. Several turns are a transcript of
-  ``"User: ..."`` / ``"Assistant: ..."`` blocks separated by blank lines. A system prompt goes
-  first, separated from the rest by a blank line.
-- ``alpaca``: LLaMA-Factory's Alpaca columns. ``instruction`` is the last user message,
-  ``output`` the final assistant message, ``input`` is "". Earlier turns go into
-  ``history`` as ``[[user, assistant], ...]`` (consecutive messages of one role are joined
-  by a blank line), and the system prompt into ``system``; both only when present.
-
-``prompt-completion`` and ``alpaca`` need an example that ends with an assistant message.
+What each format's record looks like is in ``synthgen.data.record_writers``; the formats
+themselves (detection, reading, writing, validation) are one table in
+``synthgen.data.shapes``. Rows of the formats that allow extra columns (``trl``,
+``prompt-completion``, ``sharegpt``, ``alpaca``) carry the example's metadata (category,
+origin, ...) in a ``metadata`` object; ``openai`` rows never do, as OpenAI's chat format lists
+no such key. ``synthgen.data.sidecar`` writes the metadata of every format beside the data.
 """
 
 from __future__ import annotations
@@ -24,105 +14,48 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from synthgen.data.example import Example, Message
-from synthgen.errors import ConfigError, InputError
+from synthgen.data.example import Example
+from synthgen.data.record_writers import SHAREGPT_FROM
+from synthgen.data.shapes import FORMATS, METADATA_KEY, SHAPES, detect
+from synthgen.errors import ConfigError
 
-FORMATS: tuple[str, ...] = ("openai", "prompt-completion", "sharegpt", "alpaca", "trl")
+__all__ = [
+    "FORMATS",
+    "SHAREGPT_FROM",
+    "detect_format",
+    "to_record",
+    "write",
+    "write_json",
+    "write_jsonl",
+    "write_text_lines",
+]
 
 T = TypeVar("T")
 
-SHAREGPT_FROM = {"system": "system", "user": "human", "assistant": "gpt"}
-_LABEL = {"system": "System", "user": "User", "assistant": "Assistant"}
 
-
-def _final_reply(example: Example, fmt: str) -> tuple[tuple[Message, ...], str]:
-    """(turns before the final assistant message, its content)."""
-    turns = example.turns
-    if not turns or turns[-1].role != "assistant":
-        raise InputError(f"cannot write as {fmt}: an example does not end with an assistant reply")
-    return turns[:-1], turns[-1].content
-
-
-def _prompt_completion(example: Example) -> dict[str, Any]:
-    before, completion = _final_reply(example, "prompt-completion")
-    if len(before) == 1 and before[0].role == "user":
-        body = before[0].content
-    else:
-        body = "\n\n".join(f"{_LABEL[m.role]}: {m.content}" for m in before)
-    system = example.system
-    prompt = f"{system}\n\n{body}" if system is not None else body
-    return {"prompt": prompt, "completion": completion}
-
-
-def _merged(turns: Sequence[Message]) -> list[tuple[str, str]]:
-    """(role, content) with consecutive same-role messages joined by a blank line."""
-    out: list[tuple[str, str]] = []
-    for m in turns:
-        if out and out[-1][0] == m.role:
-            out[-1] = (m.role, f"{out[-1][1]}\n\n{m.content}")
-        else:
-            out.append((m.role, m.content))
-    return out
-
-
-def _alpaca(example: Example) -> dict[str, Any]:
-    before, output = _final_reply(example, "alpaca")
-    turns = _merged(before)
-    instruction = turns.pop()[1] if turns and turns[-1][0] == "user" else ""
-    history: list[list[str]] = []
-    pending_user = ""
-    for role, content in turns:
-        if role == "user":
-            pending_user = content
-        else:
-            history.append([pending_user, content])
-            pending_user = ""
-    record: dict[str, Any] = {"instruction": instruction, "input": "", "output": output}
-    if example.system is not None:
-        record["system"] = example.system
-    if history:
-        record["history"] = history
+def to_record(example: Example, fmt: str = "openai", *, metadata: bool = True) -> dict[str, Any]:
+    """The line written for ``example`` in output format ``fmt``; with ``metadata``, the
+    example's metadata goes in a ``metadata`` object where the format allows one."""
+    shape = SHAPES.get(fmt)
+    if shape is None:
+        raise ConfigError(f"unknown output format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    record = shape.write(example)
+    if metadata and shape.carries_metadata and example.metadata:
+        # Left out when empty: an empty object is a column type some loaders cannot build.
+        record[METADATA_KEY] = dict(example.metadata)
     return record
 
 
-def to_record(example: Example, fmt: str = "openai") -> dict[str, Any]:
-    """The line written for ``example`` in output format ``fmt``."""
-    if fmt == "openai":
-        return example.to_chat()
-    if fmt == "trl":
-        return {"messages": [{"role": m.role, "content": m.content} for m in example.messages]}
-    if fmt == "sharegpt":
-        return {
-            "conversations": [
-                {"from": SHAREGPT_FROM[m.role], "value": m.content} for m in example.messages
-            ]
-        }
-    if fmt == "prompt-completion":
-        return _prompt_completion(example)
-    if fmt == "alpaca":
-        return _alpaca(example)
-    raise ConfigError(f"unknown output format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-
-
 def detect_format(record: object) -> str | None:
-    """Which format a parsed line is in, judged by its keys. ``trl`` lines are a subset of
-    ``openai`` ones, so both are reported as ``openai``."""
-    if not isinstance(record, dict):
-        return None
-    if "messages" in record:
-        return "openai"
-    if "conversations" in record:
-        return "sharegpt"
-    if "instruction" in record and "output" in record:
-        return "alpaca"
-    if "prompt" in record and "completion" in record:
-        return "prompt-completion"
-    return None
+    """Which format a parsed line is in, judged by its keys. A ``messages`` line is ``openai``
+    unless it has top-level keys OpenAI's format does not list, which makes it ``trl``."""
+    shape = detect(record)
+    return shape.name if shape is not None else None
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -1,4 +1,4 @@
-"""Balanced, leakage-free train/eval split (DESIGN.md §7).
+"""Balanced, leakage-free train/eval split.
 
 Examples whose shingle Jaccard (the same text, normalisation and shingles as ``dedup``) is at
 least ``cluster_threshold`` are joined into clusters (union-find over LSH candidates, each
@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from synthgen.errors import ConfigError
+from synthgen.text.minhash import Sketcher, shingle_hashes
+from synthgen.text.normalize import normalize
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
     from synthgen.data.example import Example
-    from synthgen.text.dedup import Sketcher
 
 __all__ = ["cluster_texts", "clusters", "split"]
 
@@ -52,8 +53,6 @@ def clusters(examples: Sequence[Example], threshold: float = 0.5) -> list[list[i
 def cluster_texts(texts: Sequence[str], threshold: float = 0.5) -> list[list[int]]:
     """``clusters`` over plain texts."""
     import numpy as np
-
-    from synthgen.text.dedup import Sketcher, normalize, shingle_hashes
 
     if not 0.0 < threshold <= 1.0:
         raise ConfigError(f"cluster threshold must be in (0, 1], got {threshold}")

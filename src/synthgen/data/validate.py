@@ -1,16 +1,21 @@
-"""``synthgen validate``: the OpenAI cookbook's fine-tuning data check, offline.
+"""``synthgen validate``: each format checked against its own rules, offline.
 
-Chat lines (``openai``/``trl``) get the cookbook's error kinds, counted per occurrence as the
-cookbook does (a line with two bad messages adds 2): ``data_type``, ``missing_messages_list``,
-``message_missing_key``, ``message_unrecognized_key``, ``unrecognized_role``,
-``missing_content``, ``example_missing_assistant_message``; plus ``invalid_json`` (an
-unparseable line, which is also a ``data_type`` error) and ``invalid_weight``. Other formats
-(detected from the first recognisable line) are checked for their own keys with
-``missing_key``, ``wrong_type``, ``unrecognized_role``, ``missing_content`` and
-``example_missing_assistant_message``, then converted to messages for token counting.
+The file's format is that of its first recognisable line (or the one asked for); its rules
+come from the table in ``synthgen.data.shapes``. ``openai`` lines get the OpenAI cookbook's
+fine-tuning check: its error kinds, counted per occurrence as the cookbook does (a line with
+two bad messages adds 2): ``data_type``, ``missing_messages_list``, ``message_missing_key``,
+``message_unrecognized_key``, ``unrecognized_role``, ``missing_content``,
+``example_missing_assistant_message``; plus ``invalid_json`` (an unparseable line, which is also
+a ``data_type`` error) and ``invalid_weight``; at least 10 examples, and the epoch and
+billed-token estimate. Only ``openai`` is accepted by OpenAI chat fine-tuning, and the report
+says so for the others: ``trl`` (the cookbook's message checks, extra columns allowed),
+``prompt-completion`` (TRL's rules), ``sharegpt`` and ``alpaca`` (what axolotl and
+LLaMA-Factory read), checked with ``missing_key``, ``wrong_type``, ``unrecognized_role``,
+``missing_content`` and ``example_missing_assistant_message`` (each shape's ``errors``), then
+converted to messages for token counting.
 
-Example counts (too few, epochs) use every non-blank line, as the cookbook does; token
-statistics cover the lines without errors.
+Example counts use every non-blank line, as the cookbook does; token statistics cover the
+lines without errors.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ import math
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from synthgen.data.formats import FORMATS, SHAREGPT_FROM, detect_format
+from synthgen.data.record_checks import LineCheck
+from synthgen.data.seed_readers import open_regular
+from synthgen.data.shapes import FORMATS, SHAPES, Shape, detect
 from synthgen.errors import ConfigError, InputError
 
 MIN_EXAMPLES = 10
@@ -34,29 +40,7 @@ MAX_TARGET_EXAMPLES = 25_000
 MIN_DEFAULT_EPOCHS = 1
 MAX_DEFAULT_EPOCHS = 25
 
-CHAT_KEYS = frozenset(
-    {"role", "content", "name", "function_call", "weight", "tool_calls", "tool_call_id"}
-)
-CHAT_ROLES = frozenset({"system", "user", "assistant", "tool", "function"})
-# ShareGPT roles as seen in the wild (LLaMA-Factory adds function_call/observation) -> chat role.
-SHAREGPT_ROLES = {
-    **{v: k for k, v in SHAREGPT_FROM.items()},
-    "user": "user",
-    "assistant": "assistant",
-    "function_call": "assistant",
-    "observation": "tool",
-}
-
-FORMAT_LABEL = {
-    "openai": "openai chat format",
-    "trl": "TRL conversational format",
-    "prompt-completion": "prompt-completion format",
-    "sharegpt": "ShareGPT format",
-    "alpaca": "Alpaca format",
-}
-
-# A system-prompt value distinct from every string: "this line has none".
-_NO_SYSTEM = object()
+FORMAT_LABEL = {name: shape.label for name, shape in SHAPES.items()}
 
 
 def example_token_limit(model: str) -> int:
@@ -111,6 +95,8 @@ class ValidationReport:
     path: str | None
     model: str
     format: str
+    rules: str = ""
+    accepted_by_openai: bool = False
     n_examples: int = 0
     n_valid: int = 0
     formats_seen: dict[str, int] = field(default_factory=dict)
@@ -137,144 +123,6 @@ class ValidationReport:
         return d
 
 
-Messages = list[dict[str, Any]]
-
-
-class _Line:
-    """Findings for one parsed line."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-        self.messages: Messages = []
-        self.system: object = _NO_SYSTEM
-
-
-def _check_chat(record: dict[str, Any], out: _Line) -> None:
-    messages = record.get("messages")
-    if not isinstance(messages, list) or not messages:
-        out.errors.append("missing_messages_list")
-        return
-    for m in messages:
-        if not isinstance(m, dict):
-            out.errors.append("data_type")
-            continue
-        out.messages.append(m)
-        role = m.get("role")
-        # An assistant turn that calls tools may carry no content at all.
-        calls = m.get("tool_calls") is not None or m.get("function_call") is not None
-        if "role" not in m or ("content" not in m and not calls):
-            out.errors.append("message_missing_key")
-        if any(k not in CHAT_KEYS for k in m):
-            out.errors.append("message_unrecognized_key")
-        if not isinstance(role, str) or role not in CHAT_ROLES:
-            out.errors.append("unrecognized_role")
-        content = m.get("content")
-        if calls:
-            if content is not None and not isinstance(content, str):
-                out.errors.append("missing_content")
-        elif not isinstance(content, str) or not content:
-            out.errors.append("missing_content")
-        if "weight" in m:
-            w = m["weight"]
-            if isinstance(w, bool) or w not in (0, 1) or role != "assistant":
-                out.errors.append("invalid_weight")
-    if not any(m.get("role") == "assistant" for m in out.messages):
-        out.errors.append("example_missing_assistant_message")
-    first = out.messages[0] if out.messages else {}
-    out.system = first.get("content") if first.get("role") == "system" else _NO_SYSTEM
-
-
-def _string_field(record: dict[str, Any], key: str, out: _Line, *, required: bool) -> str:
-    if key not in record:
-        if required:
-            out.errors.append("missing_key")
-        return ""
-    value = record[key]
-    if not isinstance(value, str):
-        out.errors.append("wrong_type")
-        return ""
-    return value
-
-
-def _check_prompt_completion(record: dict[str, Any], out: _Line) -> None:
-    prompt = _string_field(record, "prompt", out, required=True)
-    completion = _string_field(record, "completion", out, required=True)
-    if isinstance(record.get("completion"), str) and not completion:
-        out.errors.append("missing_content")
-    out.messages = [
-        {"role": "user", "content": prompt},
-        {"role": "assistant", "content": completion},
-    ]
-
-
-def _check_sharegpt(record: dict[str, Any], out: _Line) -> None:
-    turns = record.get("conversations")
-    if "conversations" not in record:
-        out.errors.append("missing_key")
-        return
-    if not isinstance(turns, list) or not turns:
-        out.errors.append("wrong_type")
-        return
-    for t in turns:
-        if not isinstance(t, dict):
-            out.errors.append("data_type")
-            continue
-        if "from" not in t or "value" not in t:
-            out.errors.append("missing_key")
-        frm = t.get("from")
-        role = SHAREGPT_ROLES.get(frm) if isinstance(frm, str) else None
-        if role is None:
-            out.errors.append("unrecognized_role")
-        value = t.get("value")
-        if "value" in t and not isinstance(value, str):
-            out.errors.append("wrong_type")
-        elif value == "":
-            out.errors.append("missing_content")
-        if isinstance(value, str) and role is not None:
-            out.messages.append({"role": role, "content": value})
-    if not any(m["role"] == "assistant" for m in out.messages):
-        out.errors.append("example_missing_assistant_message")
-    first = turns[0]
-    if isinstance(first, dict) and first.get("from") == "system":
-        out.system = first.get("value")
-
-
-def _check_alpaca(record: dict[str, Any], out: _Line) -> None:
-    instruction = _string_field(record, "instruction", out, required=True)
-    output = _string_field(record, "output", out, required=True)
-    extra = _string_field(record, "input", out, required=False)
-    if isinstance(record.get("output"), str) and not output:
-        out.errors.append("missing_content")
-    if "system" in record:
-        out.system = _string_field(record, "system", out, required=False)
-        out.messages.append({"role": "system", "content": out.system})
-    history = record.get("history", [])
-    if not isinstance(history, list) or not all(
-        isinstance(p, list) and len(p) == 2 and all(isinstance(s, str) for s in p) for p in history
-    ):
-        out.errors.append("wrong_type")
-        history = []
-    for user, assistant in history:
-        out.messages += [
-            {"role": "user", "content": user},
-            {"role": "assistant", "content": assistant},
-        ]
-    prompt = f"{instruction}\n\n{extra}" if extra else instruction
-    out.messages += [
-        {"role": "user", "content": prompt},
-        {"role": "assistant", "content": output},
-    ]
-
-
-_CHECKS = {
-    "openai": _check_chat,
-    "trl": _check_chat,
-    "prompt-completion": _check_prompt_completion,
-    "sharegpt": _check_sharegpt,
-    "alpaca": _check_alpaca,
-}
-
-
 class _Validator:
     def __init__(self, path: str | None, model: str, max_tokens: int | None, fmt: str | None):
         if fmt is not None and fmt not in FORMATS:
@@ -287,6 +135,7 @@ class _Validator:
         self.assistants: list[int] = []
         self.systems: dict[object, int] = {}  # system prompt -> first line carrying it
         self.first_system_change: int | None = None
+        self.notes: dict[str, int] = {}  # note -> lines carrying it
 
     def error(self, kind: str, line: int) -> None:
         r = self.report
@@ -300,14 +149,12 @@ class _Validator:
 
     def add(self, line: int, record: Any) -> None:
         self.report.n_examples += 1
-        seen = detect_format(record)
-        if seen is not None:
-            self.report.formats_seen[seen] = self.report.formats_seen.get(seen, 0) + 1
         if self.fmt is None:
             # The file's format is that of its first recognisable line; hold lines until then.
             self.pending.append((line, record))
-            if seen is not None:
-                self.fmt = seen
+            shape = detect(record)
+            if shape is not None:
+                self.fmt = shape.name
                 self._flush()
             return
         self._check(line, record)
@@ -324,10 +171,18 @@ class _Validator:
         if not isinstance(record, dict):
             self.error("data_type", line)
             return
-        found = _Line()
-        _CHECKS[self.fmt](record, found)
+        shape = SHAPES[self.fmt]
+        # A line that has the checked format's keys counts as that format (an openai line is
+        # also a trl one); the others as what they look like.
+        seen = shape if shape.accepts(record) else detect(record)
+        if seen is not None:
+            self.report.formats_seen[seen.name] = self.report.formats_seen.get(seen.name, 0) + 1
+        found = LineCheck()
+        shape.check(record, found)
         for kind in found.errors:
             self.error(kind, line)
+        for note in found.notes:
+            self.notes[note] = self.notes.get(note, 0) + 1
         if found.errors:
             return
         self.report.n_valid += 1
@@ -350,36 +205,50 @@ class _Validator:
         if self.fmt is None:
             self.fmt = "openai"
         self._flush()
+        shape = SHAPES[self.fmt]
         r = self.report
-        r.format = self.fmt
+        r.format, r.rules, r.accepted_by_openai = shape.name, shape.rules, shape.openai
         r.encoding = encoding_for(r.model)
         r.total_tokens = TokenStats.of(self.totals)
         r.assistant_tokens = TokenStats.of(self.assistants)
         r.n_system_prompts = len(self.systems)
-        r.n_epochs = estimate_epochs(r.n_examples)
-        r.billed_tokens = sum(min(r.token_limit, t) for t in self.totals) * r.n_epochs
-        if r.n_examples < MIN_EXAMPLES:
+        if shape.openai:
+            # Epochs and billing are how OpenAI trains; other trainers are configured apart.
+            r.n_epochs = estimate_epochs(r.n_examples)
+            r.billed_tokens = sum(min(r.token_limit, t) for t in self.totals) * r.n_epochs
+        if r.n_examples < min_examples(shape.openai):
             r.errors["too_few_examples"] = 1
         elif r.n_examples < RECOMMENDED_EXAMPLES:
-            r.warnings.append(
-                f"only {r.n_examples} examples: fine-tuning works from {MIN_EXAMPLES}, "
-                f"but 50–100 is where gains show"
-            )
+            floor = f"fine-tuning works from {MIN_EXAMPLES}, but " if shape.openai else ""
+            r.warnings.append(f"only {r.n_examples} examples: {floor}50–100 is where gains show")
+        r.warnings += self._warnings(shape)
+        return r
+
+    def _warnings(self, shape: Shape) -> list[str]:
+        r = self.report
+        out = []
         if len(self.systems) > 1:
-            r.warnings.append(
+            out.append(
                 f"{len(self.systems)} different system prompts (first change at line "
                 f"{self.first_system_change}): every line of one dataset should carry the same "
                 f"system prompt, the one used at inference"
             )
         if r.n_over_limit:
-            r.warnings.append(
+            out.append(
                 f"{r.n_over_limit} examples over the {r.token_limit:,}-token limit will be "
                 f"truncated in training (first at line {r.first_over_limit})"
             )
         if len(r.formats_seen) > 1:
             mix = ", ".join(f"{k} {v}" for k, v in sorted(r.formats_seen.items()))
-            r.warnings.append(f"lines in more than one format ({mix}); checked as {r.format}")
-        return r
+            out.append(f"lines in more than one format ({mix}); checked as {r.format}")
+        for note, count in self.notes.items():
+            out.append(f"{count:,} {'line' if count == 1 else 'lines'} {shape.notes[note]}")
+        return out
+
+
+def min_examples(openai: bool) -> int:
+    """Fewest lines a file may have: OpenAI's minimum, or one for the other trainers."""
+    return MIN_EXAMPLES if openai else 1
 
 
 def validate_records(
@@ -408,7 +277,8 @@ def validate_file(
     name = str(path)
     v = _Validator(name, model, max_tokens, fmt)
     try:
-        with Path(path).open("rb") as f:
+        # A FIFO or a device would hang or never end: only regular files are read.
+        with open_regular(path, what="a dataset file", error=InputError) as f:
             for n, raw in enumerate(f, start=1):
                 if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
                     raw = raw[3:]
@@ -438,6 +308,12 @@ def format_report(report: ValidationReport) -> str:
     """The human-readable summary ``synthgen validate`` prints, one finding per line."""
     r = report
     lines = [f"{r.path or 'records'}: {r.n_examples:,} examples ({FORMAT_LABEL[r.format]})"]
+    lines.append(f"checked against: {r.rules}")
+    if not r.accepted_by_openai:
+        lines.append(
+            "note: OpenAI chat fine-tuning accepts only the openai format"
+            ' ({"messages": [...]}, synthgen --format openai), not this one'
+        )
     errors = {k: v for k, v in r.errors.items() if v}
     if not errors:
         lines.append("errors: none")
@@ -445,13 +321,14 @@ def format_report(report: ValidationReport) -> str:
         if kind == "too_few_examples":
             lines.append(
                 f"error too_few_examples: {r.n_examples} examples, fine-tuning needs at least "
-                f"{MIN_EXAMPLES}"
+                f"{min_examples(r.accepted_by_openai)}"
             )
         else:
             lines.append(f"error {kind}: {count:,} (first at line {r.first_line[kind]})")
     if r.total_tokens is not None and r.assistant_tokens is not None:
         lines.append(_stats_line(f"tokens per example ({r.encoding})", r.total_tokens))
         lines.append(_stats_line("assistant tokens per example", r.assistant_tokens))
-        lines.append(f"epochs {r.n_epochs}, ≈ {r.billed_tokens:,} billed tokens")
+        if r.accepted_by_openai:
+            lines.append(f"epochs {r.n_epochs}, ≈ {r.billed_tokens:,} billed tokens")
     lines += [f"warning: {w}" for w in r.warnings]
     return "\n".join(lines)

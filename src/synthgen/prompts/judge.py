@@ -1,33 +1,30 @@
 """An optional LLM judge: the teacher (or another model) scores each accepted candidate 1-10
-for correctness, helpfulness and fidelity to the system prompt (templates/judge.j2), and
-candidates below ``min_score`` are dropped with reason ``low_score``.
+for correctness, helpfulness and fidelity to the system prompt (templates/judge.j2). The
+judge only gives a :class:`Verdict`; curation drops the candidates below ``--min-score``
+(``synthgen.curate.drop.judge_drop``).
 
 The judge asks for ``{"score": int, "reason": str}`` with a JSON schema and parses what comes
-back leniently (```json fences, prose around the object, and as a last resort a bare
-``"score": N``). A reply it cannot read scores None with the reason, rather than raising: by
-default such a candidate is kept, since a judge failure says nothing about the candidate.
+back leniently (:mod:`synthgen.prompts.json_extract`, and as a last resort a bare
+``"score": N``). A reply it cannot read scores None with the reason, rather than raising.
 Retries and rate limits belong to whoever calls the teacher.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from synthgen.errors import ConfigError
-from synthgen.prompts.reply import ParseError
+from synthgen.prompts.json_extract import ParseError, extract_json
 
 if TYPE_CHECKING:
-    from synthgen.curate.filters import Drop
     from synthgen.data.example import Example
     from synthgen.prompts.templates import Template
     from synthgen.teacher import ChatRequest, Completion, Teacher
 
-__all__ = ["Judge", "parse_verdict", "response_format", "verdict_of"]
+__all__ = ["Judge", "Verdict", "parse_verdict", "response_format", "verdict_of"]
 
 MIN_SCORE, MAX_SCORE = 1, 10
-_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 _BARE_SCORE = re.compile(r'"?score"?\s*[:=]\s*"?(\d+(?:\.\d+)?)', re.IGNORECASE)
 _BARE_REASON = re.compile(r'"reason"\s*:\s*"(.*)', re.DOTALL)
 
@@ -50,8 +47,19 @@ def response_format() -> dict[str, Any]:
     }
 
 
+class Verdict(NamedTuple):
+    """The judge's answer: ``score`` is None when the reply could not be read, and ``reason``
+    then says why."""
+
+    score: int | None
+    reason: str
+
+
 class Judge:
-    """Scores examples with ``teacher``; ``await judge(example)`` gives a Drop or None."""
+    """Scores examples with ``teacher``: ``await judge.score(example)`` gives a Verdict.
+
+    ``min_score`` is checked here, where the judge is set up, so that a bad ``--min-score``
+    fails before any request; curation applies it."""
 
     def __init__(
         self,
@@ -59,12 +67,11 @@ class Judge:
         template: Template | None = None,
         *,
         min_score: int,
-        keep_unscored: bool = True,
         max_tokens: int | None = None,
     ) -> None:
         if not MIN_SCORE <= min_score <= MAX_SCORE:
             raise ConfigError(
-                f"--judge-min-score must be within {MIN_SCORE}..{MAX_SCORE} (got {min_score})"
+                f"--min-score must be within {MIN_SCORE}..{MAX_SCORE} (got {min_score})"
             )
         if template is None:
             from synthgen.prompts.templates import load_template
@@ -73,7 +80,6 @@ class Judge:
         self.teacher = teacher
         self.template = template
         self.min_score = min_score
-        self.keep_unscored = keep_unscored
         self.max_tokens = max_tokens
         # Judge calls cost money too: the caller adds these to the run's report.
         self.calls = 0
@@ -93,63 +99,45 @@ class Judge:
             response_format=response_format(),
         )
 
-    async def score(self, example: Example) -> tuple[int | None, str]:
-        """``(score, reason)``; the score is None when the reply could not be read, and the
-        reason then says why."""
+    async def score(self, example: Example) -> Verdict:
+        """The verdict on ``example``, from one call to the teacher."""
         completion = await self.teacher.complete(self.request(example))
         self.calls += 1
         self.prompt_tokens += completion.prompt_tokens
         self.completion_tokens += completion.completion_tokens
         return verdict_of(completion)
 
-    async def __call__(self, example: Example) -> Drop | None:
-        from synthgen.curate.filters import Drop
 
-        score, reason = await self.score(example)
-        if score is None:
-            return None if self.keep_unscored else Drop("judge_failed", reason)
-        if score < self.min_score:
-            why = f": {reason}" if reason else ""
-            return Drop("low_score", f"judge scored {score}/10 < {self.min_score}{why}")
-        return None
-
-
-def verdict_of(completion: Completion) -> tuple[int | None, str]:
+def verdict_of(completion: Completion) -> Verdict:
+    """The verdict a judge reply carries."""
     if completion.finish_reason == "length":
-        return None, "judge reply cut off at the token limit"
+        return Verdict(None, "judge reply cut off at the token limit")
     return parse_verdict(completion.text)
 
 
-def parse_verdict(text: str) -> tuple[int | None, str]:
+def parse_verdict(text: str) -> Verdict:
     """``(score, reason)`` from a judge reply; ``(None, why)`` when it holds no valid score."""
     try:
         data = _extract(text)
     except ParseError as e:
-        return None, f"unparseable judge reply: {e}"
+        return Verdict(None, f"unparseable judge reply: {e}")
     raw, reason = data.get("score"), data.get("reason")
     reason = " ".join(str(reason).split()) if reason is not None else ""
     score = _as_int(raw)
     if score is None:
-        return None, f"judge reply has no integer score (got {raw!r})"
+        return Verdict(None, f"judge reply has no integer score (got {raw!r})")
     if not MIN_SCORE <= score <= MAX_SCORE:
-        return None, f"judge score {score} is outside {MIN_SCORE}..{MAX_SCORE}"
-    return score, reason
+        return Verdict(None, f"judge score {score} is outside {MIN_SCORE}..{MAX_SCORE}")
+    return Verdict(score, reason)
 
 
 def _extract(text: str) -> dict[str, Any]:
-    if not text or not text.strip():
-        raise ParseError("empty reply")
-    chunks = [m.group(1) for m in _FENCE.finditer(text)] + [text]
-    start, end = text.find("{"), text.rfind("}")
-    if 0 <= start < end:
-        chunks.append(text[start : end + 1])
-    for chunk in chunks:
-        try:
-            data = json.loads(chunk)
-        except ValueError:
-            continue
-        if isinstance(data, dict):
-            return data
+    try:
+        data: dict[str, Any] = extract_json(text, dict)
+        return data
+    except ParseError:
+        if not text.strip():
+            raise
     # Broken JSON (an unescaped quote in the reason, a cut-off string) often still shows
     # the score plainly.
     bare = _BARE_SCORE.search(text)

@@ -1,17 +1,27 @@
 """What the teacher is asked to return, and lenient parsing of what it actually returns.
 
 The JSON schema goes out as ``response_format`` where the endpoint supports it; the parser
-still copes with replies wrapped in ```json fences or surrounded by prose, because many
-endpoints ignore ``response_format``.
+still copes with replies wrapped in ```json fences or surrounded by prose
+(:mod:`synthgen.prompts.json_extract`), because many endpoints ignore ``response_format``.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from synthgen.prompts.json_extract import ParseError, extract_json
+
+__all__ = [
+    "ParseError",
+    "ReplyConversation",
+    "ReplyMessage",
+    "TeacherReply",
+    "parse_reply",
+    "response_format",
+    "response_format_for",
+]
 
 
 class ReplyMessage(BaseModel):
@@ -76,32 +86,6 @@ def response_format_for(kind: str) -> dict[str, Any] | None:
     return None
 
 
-class ParseError(ValueError):
-    """The reply holds no usable JSON; the message says why (it goes into rejected.jsonl)."""
-
-
-_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
-
-
-def _candidates(text: str) -> list[str]:
-    out = [m.group(1) for m in _FENCE.finditer(text)]
-    out.append(text)
-    for open_, close in (("{", "}"), ("[", "]")):
-        start, end = text.find(open_), text.rfind(close)
-        if 0 <= start < end:
-            out.append(text[start : end + 1])
-    return out
-
-
-def _loads(text: str) -> Any:
-    for chunk in _candidates(text):
-        try:
-            return json.loads(chunk)
-        except ValueError:
-            continue
-    raise ParseError("no JSON object found in the reply")
-
-
 def parse_reply(text: str) -> list[list[dict[str, Any]]]:
     """The conversations in a teacher reply, each a list of raw message dicts.
 
@@ -110,9 +94,7 @@ def parse_reply(text: str) -> list[list[dict[str, Any]]]:
     are not validated here: the schema filter judges each conversation on its own, so one bad
     conversation does not sink its siblings.
     """
-    if not text or not text.strip():
-        raise ParseError("empty reply")
-    data = _loads(text)
+    data = extract_json(text)
     if isinstance(data, dict):
         if "conversations" in data:
             data = data["conversations"]

@@ -1,5 +1,5 @@
 """Files litellm ships (the price table, tiktoken encodings), found without importing it:
-``import litellm`` costs ≈5 s and 170 MB and may stall on a network fetch (DESIGN.md §4)."""
+``import litellm`` costs ≈5 s and 170 MB and may stall on a network fetch."""
 
 from __future__ import annotations
 
