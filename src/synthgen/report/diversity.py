@@ -3,7 +3,8 @@
 - distinct-1 / distinct-2 (Li et al., 2016): unique unigrams and bigrams over all of them, on
   the assistant turns, after dedup's normalisation (characters for Chinese or Japanese).
   Computed over every example in linear time: tokens and bigrams become 64-bit hashes in NumPy
-  arrays, deduplicated in chunks, so 100,000 examples need no Python set of millions of tuples.
+  arrays, deduplicated in chunks, so no Python set of word tuples grows with the data (its
+  memory and time at scale are measured in BENCHMARKS.md, the finishing phase of ``expand``).
 - Mean pairwise Jaccard of word 3-gram shingles (dedup's ``shingles``) over the user and
   assistant text, on a random sample: all pairs of up to ``sample`` examples.
 - How many accepted examples each seed inspired: every example records the seeds shown in its
@@ -17,8 +18,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from synthgen.curate.decontam import tokens
-from synthgen.text.dedup import shingles
+from synthgen.text.normalize import shingles, tokens
 
 if TYPE_CHECKING:
     import numpy as np
@@ -107,7 +107,7 @@ def _merge(uni: U64, bi: U64, buf: array[int], ends: array[int]) -> tuple[U64, U
 def _unique(codes: U64) -> U64:
     import numpy as np
 
-    # Sort-based: NumPy 2.3's hash-based np.unique measured 6x slower on these codes.
+    # Sort-based: on these codes NumPy's hash-based np.unique was the slower of the two.
     codes = np.sort(codes)
     return codes[np.concatenate(([True], codes[1:] != codes[:-1]))] if codes.size else codes
 

@@ -1,0 +1,232 @@
+"""The run report as a typed model: report.json is dumped from :class:`Report` and the dataset
+card renders from it, so a key renamed by one stage is a validation or type error where the
+report is built, not a stale number on the card.
+
+Sections keep the keys, values and order report.json has always had; ``schema_version``
+changes when a key is renamed or removed, so a reader of old reports can tell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Diversity",
+    "Inspired",
+    "Judge",
+    "Rejected",
+    "Report",
+    "Requests",
+    "RunSettings",
+    "Seeds",
+    "Split",
+    "SplitValidation",
+    "Stop",
+    "Teacher",
+    "TemplateUse",
+    "Tokens",
+    "Validation",
+]
+
+SCHEMA_VERSION = 1
+
+
+def _version() -> str:
+    from synthgen._version import __version__
+
+    return __version__
+
+
+class _Section(BaseModel):
+    # forbid: a key a stage adds or renames must be added here too, or the run fails loudly.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Keys left out of the dump when None: report.json has never written them as null.
+    _absent_when_none: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _leave_out_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not self._absent_when_none:
+            return data
+        return {k: v for k, v in data.items() if v is not None or k not in self._absent_when_none}
+
+
+class Stop(_Section):
+    reason: str  # "done", or what ended the run early (a budget, the yield guard, ...)
+    detail: str
+
+
+class TemplateUse(_Section):
+    name: str
+    sha256: str
+    weight: int
+    temperature: float
+    per_request: int
+
+
+class Teacher(_Section):
+    model: str
+    endpoint: str
+    templates: list[TemplateUse]
+
+
+class RunSettings(BaseModel):
+    """``Settings.public()``: typed are the settings the card reads; the others pass through
+    unchecked, since Settings itself validates them."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    n: int
+    format: str
+    balance_by: str | None
+    _order: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_order(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        model = handler(data)
+        if isinstance(data, Mapping):
+            model._order = tuple(data)
+        return model
+
+    @model_serializer(mode="wrap")
+    def _in_given_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # pydantic dumps declared fields before extras; report.json keeps Settings' own order.
+        data: dict[str, Any] = handler(self)
+        return {**{k: data[k] for k in self._order if k in data}, **data}
+
+
+class Seeds(_Section):
+    path: str | None
+    format: str
+    count: int
+    system: str | None
+    sha256: str
+
+
+class Requests(_Section):
+    total: int  # requests whose reply (or failure) was curated
+    sent: int  # sent to the teacher and answered, including replies that came too late to use
+    cache_hits: int
+    retries: int
+    failed: int
+    faults: dict[str, int]
+    resumed_from_request: int
+
+
+class Rejected(_Section):
+    total: int
+    by_reason: dict[str, int]
+
+
+class Tokens(_Section):
+    prompt: int
+    completion: int
+
+
+class Judge(_Section):
+    calls_sent: int
+    tokens: int
+    scored: int
+    unscored: int
+    mean_score: float | None
+    histogram: dict[str, int]
+
+
+class Split(_Section):
+    train: int
+    eval: int
+    eval_fraction: float
+
+
+class Inspired(_Section):
+    per_seed: dict[int, int]
+    min: int | None
+    max: int | None
+    unused: list[int]
+
+
+class Diversity(_Section):
+    examples: int
+    distinct_1: float | None
+    distinct_2: float | None
+    seeds_distinct_1: float | None
+    seeds_distinct_2: float | None
+    mean_pairwise_jaccard: float | None
+    max_pairwise_jaccard: float | None
+    jaccard_sample: int
+    inspired: Inspired
+
+
+class SplitValidation(_Section):
+    """The cookbook checks on one written file; an empty file has only ``ok`` and
+    ``n_examples``."""
+
+    _absent_when_none = frozenset(
+        {"errors", "n_over_limit", "n_epochs", "billed_tokens", "warnings"}
+    )
+    ok: bool
+    n_examples: int
+    errors: dict[str, int] | None = None
+    n_over_limit: int | None = None
+    n_epochs: int | None = None
+    billed_tokens: int | None = None
+    warnings: list[str] | None = None
+
+
+class Validation(_Section):
+    train: SplitValidation
+    eval: SplitValidation
+
+
+class Report(_Section):
+    """Everything a finished (or stopped) run did; ``as_json()`` is report.json."""
+
+    _absent_when_none = frozenset({"judge"})
+    schema_version: int = SCHEMA_VERSION
+    synthgen_version: str = Field(default_factory=_version)
+    complete: bool
+    stop: Stop
+    teacher: Teacher
+    settings: RunSettings
+    seeds: Seeds
+    requests: Requests
+    replies: int
+    candidates: int
+    rejected: Rejected
+    accepted: int
+    surplus: int  # good candidates of a category that had filled up meanwhile
+    per_category: dict[str, int]
+    tokens: Tokens
+    cost_usd: float
+    judge: Judge | None = None  # only with --judge
+    quotas: dict[str, int]
+    split: Split
+    language: str | None
+    diversity: Diversity
+    validation: Validation
+    wall_time_s: float
+
+    @property
+    def total(self) -> int:
+        """Examples written, train and eval together."""
+        return self.split.train + self.split.eval
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as plain Python (int keys stay int, as ``json.dumps`` expects)."""
+        return self.model_dump()
