@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import SAMPLES, read_jsonl, synthgen
+from tests.helpers import SAMPLES, read_jsonl, synthgen
 
 SYSTEM = "Popraw gramatykę zdania."
 
@@ -114,7 +114,7 @@ def test_bad_options(tmp_path, args, needle):
 
 def test_template_syntax_error(tmp_path):
     t = tmp_path / "broken.j2"
-    t.write_text("<|user|>\n{% if %}\n")
+    t.write_text("---\n---\n<|user|>\n{% if %}\n")
     r = synthgen(
         "expand",
         str(SAMPLES / "seeds.txt"),
@@ -127,7 +127,7 @@ def test_template_syntax_error(tmp_path):
         "-o",
         str(tmp_path / "o"),
     )
-    assert r.returncode == 2 and "broken.j2:2" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "broken.j2:4" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_no_key_fails_fast_with_advice(tmp_path):

@@ -4,18 +4,43 @@ inside the commands so ``synthgen --help`` stays fast."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 if TYPE_CHECKING:
     from synthgen.run.expand import Result
+    from synthgen.settings import Settings
+
+
+class _Commands(TyperGroup):
+    """synthgen's commands. ``expand`` takes its options from Settings, and importing that
+    (pydantic) would double what ``synthgen --help`` costs: the listing shows a stand-in
+    with expand's summary, and the real command is built when ``expand`` is invoked."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        stand_in = TyperCommand("expand", help=inspect.getdoc(expand), rich_markup_mode=None)
+        self.commands = {"expand": stand_in, **self.commands}
+
+    # Untyped: the click these come from is typer's own copy in newer typers.
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[Any, Any, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name == "expand":
+            from synthgen.cli.expand_flags import expand_command
+
+            command = expand_command(expand)
+        return name, command, rest
+
 
 app = typer.Typer(
     name="synthgen",
+    cls=_Commands,
     help="Turn a handful of seed examples into a clean, balanced fine-tuning dataset.",
     no_args_is_help=True,
     add_completion=False,
@@ -57,156 +82,40 @@ def _run(fn: Any, *args: Any, **kwargs: Any) -> Any:
         _fail(f"unexpected {type(e).__name__}: {e} (run with -v for the traceback)", 1)
 
 
-@app.command()
 def expand(
     seeds: Annotated[Path, typer.Argument(help="Seed examples: .txt, .jsonl or .csv.")],
-    n: Annotated[int, typer.Option("-n", "--n", help="How many examples to produce.")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")] = Path("out"),
-    model: Annotated[
-        str | None,
-        typer.Option(
-            help="Teacher model (env SYNTHGEN_MODEL; default gpt-4o-mini; 'demo' runs offline)."
-        ),
-    ] = None,
-    base_url: Annotated[
-        str | None,
-        typer.Option(help="OpenAI-compatible endpoint (env SYNTHGEN_BASE_URL or OPENAI_BASE_URL)."),
-    ] = None,
-    template: Annotated[
-        str, typer.Option(help="Built-in template name or a template file.")
-    ] = "expand",
-    system: Annotated[str | None, typer.Option(help="System prompt for every output line.")] = None,
-    eval_fraction: Annotated[
-        float, typer.Option(help="Share of examples held out for eval.")
-    ] = 0.1,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same requests and split.")] = 0,
-    concurrency: Annotated[int, typer.Option(help="Most requests in flight at once.")] = 16,
-    balance_by: Annotated[
-        str | None, typer.Option(help="Seed field whose values get equal quotas (e.g. category).")
-    ] = None,
-    dedup_threshold: Annotated[
-        float, typer.Option(help="Jaccard similarity at which two examples are near-duplicates.")
-    ] = 0.8,
-    max_requests: Annotated[
-        int | None,
-        typer.Option(
-            help="Stop after this many requests sent to the teacher (default: 5x the need)."
-        ),
-    ] = None,
-    max_cost: Annotated[
-        float | None, typer.Option(help="Stop when the estimated cost reaches USD.")
-    ] = None,
-    timeout: Annotated[
-        float, typer.Option(help="Seconds before one request is abandoned and retried.")
-    ] = 120.0,
-    retries: Annotated[int, typer.Option(help="Retries per request on 429, 5xx and timeouts.")] = 6,
-    rpm: Annotated[float | None, typer.Option(help="Requests per minute limit.")] = None,
-    tpm: Annotated[float | None, typer.Option(help="Tokens per minute limit.")] = None,
-    temperature: Annotated[
-        float | None, typer.Option(help="Sampling temperature (template default).")
-    ] = None,
-    per_request: Annotated[
-        int | None, typer.Option(help="Conversations asked for per request (template default).")
-    ] = None,
-    attributes: Annotated[
-        Path | None,
-        typer.Option(help="YAML/JSON lists to condition requests on (for --template persona)."),
-    ] = None,
-    frontier: Annotated[
-        float | None,
-        typer.Option(help="Share of shown examples taken from accepted ones (template default)."),
-    ] = None,
-    language: Annotated[
-        str,
-        typer.Option(help="Language replies must be in: auto (the seeds'), a code (pl), or off."),
-    ] = "auto",
-    decontaminate: Annotated[
-        Path | None,
-        typer.Option(help="Held-out JSONL: drop candidates sharing an n-gram with any of it."),
-    ] = None,
-    decontaminate_ngram: Annotated[
-        int, typer.Option(help="n-gram length (words) for --decontaminate.")
-    ] = 13,
-    judge: Annotated[
-        str | None, typer.Option(help="Judge model: score every candidate 1-10 with a rubric.")
-    ] = None,
-    min_score: Annotated[int, typer.Option(help="With --judge: drop candidates below this.")] = 6,
-    transport: Annotated[
-        str,
-        typer.Option(help="For OpenAI-compatible endpoints: aiohttp (fast) or openai-sdk."),
-    ] = "aiohttp",
-    output_format: Annotated[
-        str,
-        typer.Option("--format", help="openai, prompt-completion, sharegpt, alpaca or trl."),
-    ] = "openai",
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")
-    ] = False,
+    *,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Show the first prompts and the estimate; send nothing."),
-    ] = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace the output folder of a different job.")
     ] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="Log retries and failures.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print report.json to stdout.")] = False,
+    **flags: Any,
 ) -> None:
     """Generate N examples from SEEDS with a teacher LLM: filtered, deduplicated, balanced,
     split into OUT/train.jsonl and OUT/eval.jsonl, with OUT/report.json."""
+    # ``flags``: one per Settings field, added by cli/expand_flags.py.
     global _verbose
     _verbose = verbose
-    from synthgen.settings import env_base_url, env_model
+    from synthgen.cli.expand_flags import settings_from_flags
 
-    options: dict[str, Any] = dict(
-        out_dir=out,
-        model=model or env_model(),
-        base_url=base_url or env_base_url(),
-        template=template,
-        system=system,
-        eval_fraction=eval_fraction,
-        seed=seed,
-        concurrency=concurrency,
-        balance_by=balance_by,
-        dedup_threshold=dedup_threshold,
-        max_requests=max_requests,
-        max_cost=max_cost,
-        timeout=timeout,
-        retries=retries,
-        rpm=rpm,
-        tpm=tpm,
-        temperature=temperature,
-        per_request=per_request,
-        attributes=attributes,
-        frontier=frontier,
-        language=language,
-        decontaminate=decontaminate,
-        decontaminate_ngram=decontaminate_ngram,
-        judge=judge,
-        min_score=min_score,
-        format=output_format,
-        command=_command_line(),
-        transport=transport,
-        cache=not no_cache,
-        force=force,
-    )
+    settings: Settings = _run(settings_from_flags, flags, command=_command_line())
     if verbose:
         import logging
 
         logging.basicConfig(level=logging.INFO, format="synthgen: %(message)s", stream=sys.stderr)
     if dry_run:
-        import asyncio
+        from synthgen.run.expand import dry_run_result, prepare
 
-        from synthgen.run.expand import aexpand
-
-        result = _run(asyncio.run, aexpand(seeds, n, dry_run=True, **options))
+        result = _run(lambda: dry_run_result(prepare(seeds, settings)))
         _print_dry_run(result, as_json)
         return
     notice = None
-    if options["model"] == "demo" and not quiet:
+    if settings.demo and not quiet:
         notice = (
             "synthgen: --model demo: a bundled local teacher writes placeholder text, "
             "to show the pipeline offline; use a real model for real data."
@@ -214,7 +123,7 @@ def expand(
     from synthgen.cli.progress import run_with_progress
 
     show = not quiet and sys.stderr.isatty()
-    result = _run(run_with_progress, seeds, n, options, show=show, notice=notice)
+    result = _run(run_with_progress, seeds, settings, show=show, notice=notice)
     if as_json:
         typer.echo(json.dumps(result.report, ensure_ascii=False, indent=2))
     if not quiet:

@@ -6,18 +6,18 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
+from synthgen.run.control import RunControl
 from synthgen.run.expand import Job, Result, prepare, run_job
 from synthgen.run.stats import RunStats
 from synthgen.settings import Settings
 
 
 def run_with_progress(
-    seeds: Path, n: int, options: dict[str, Any], *, show: bool, notice: str | None = None
+    seeds: Path, settings: Settings, *, show: bool, notice: str | None = None
 ) -> Result:
     """Check everything, then (and only then) say ``notice`` and run."""
-    job = prepare(seeds, Settings(n=n, **options))
+    job = prepare(seeds, settings)
     if notice:
         print(notice, file=sys.stderr, flush=True)
     return asyncio.run(_run(job, show=show))
@@ -26,19 +26,20 @@ def run_with_progress(
 async def _run(job: Job, *, show: bool) -> Result:
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
+    control = RunControl()
 
     def on_sigint() -> None:
-        if job.engine is not None and job.engine.stop_reason is None:
-            job.engine.interrupt()  # stop cleanly: state saved, resume hint printed
-        elif main is not None:
-            main.cancel()  # a second Ctrl-C, or one before the engine started
+        # The first Ctrl-C stops cleanly (state saved, resume hint printed); a second one,
+        # or one before the engine started, cancels.
+        if not control.interrupt() and main is not None:
+            main.cancel()
 
     loop.add_signal_handler(signal.SIGINT, on_sigint)
     try:
         if not show:
-            return await run_job(job)
+            return await run_job(job, control=control)
         with _Bar(job.settings.n) as bar:
-            return await run_job(job, on_progress=bar.update)
+            return await run_job(job, on_progress=bar.update, control=control)
     except asyncio.CancelledError:
         raise KeyboardInterrupt from None
     finally:
