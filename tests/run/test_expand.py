@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from itertools import combinations
 
-from fakes import TrickyTeacher, fresh
-from helpers import SAMPLES, jaccard, read_jsonl, text
 from synthgen import expand
 from synthgen.data.seeds import load_seeds
 from synthgen.data.validate import validate_file
+from tests.fakes import TrickyTeacher, fresh
+from tests.helpers import SAMPLES, jaccard, read_jsonl, text
 
 
 def test_tricky_teacher_gives_clean_balanced_data(make_fake_teacher, tmp_path):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import random
 
-from fakes import fresh
-from helpers import SAMPLES
 from synthgen import expand
+from tests.fakes import fresh
+from tests.helpers import SAMPLES
 
 
 def handler(body, index):

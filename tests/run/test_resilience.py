@@ -10,7 +10,7 @@ import time
 from itertools import combinations
 from pathlib import Path
 
-from helpers import SAMPLES, cmd, jaccard, read_jsonl, synthgen
+from tests.helpers import SAMPLES, cmd, jaccard, read_jsonl, synthgen
 
 
 def texts(out: Path) -> list[str]:
@@ -56,7 +56,7 @@ def test_kill_9_and_resume(make_fake_teacher, tmp_path, monkeypatch):
     fake = make_fake_teacher(latency=0.05)
     out = tmp_path / "out"
     full = [*args, "--base-url", fake.base_url, "--model", "m", "-o", str(out)]
-    proc = subprocess.Popen(cmd(*full), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd(*full), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while journal_lines(out) < 60 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.01)

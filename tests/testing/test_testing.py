@@ -471,6 +471,8 @@ def test_module_runs_as_a_process_until_sigterm() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+        assert process.stdout is not None
+        process.stdout.close()
 
 
 def test_module_rejects_bad_faults() -> None:
@@ -512,7 +514,8 @@ def test_guard_allows_loopback_and_unix_sockets(fake_teacher: FakeTeacher) -> No
 
 class TestEnvironmentScrub:
     @pytest.fixture(scope="class")
-    def planted(self) -> Iterator[None]:
+    @classmethod
+    def planted(cls) -> Iterator[None]:
         # Class scope: set up before conftest's function-scoped autouse fixture runs.
         planted = {
             "OPENAI_API_KEY": "sk-real",

@@ -8,19 +8,19 @@ byte-identical output.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from synthgen.curate.filters import Drop, PromptGuard, QualityFilter, to_example
+from synthgen.curate.drop import Drop, judge_drop
+from synthgen.curate.filters import PromptGuard, QualityFilter, to_example
 from synthgen.data.example import Example
 from synthgen.prompts.reply import ParseError, parse_reply
 
 if TYPE_CHECKING:
     from synthgen.prompts.plan import RequestPlan
     from synthgen.teacher import ChatRequest, Completion
-    from synthgen.text.dedup import DedupIndex
+    from synthgen.text.index import DedupIndex
 
 
 @dataclass
@@ -55,10 +55,6 @@ class Curator:
         self.filled: dict[str | None, int] = dict.fromkeys(quotas, 0)
         self.balance_by = balance_by
         self.accepted: list[Example] = []
-        # Per category: accepted examples and the request each came from, in request order
-        # (curation is ordered), so "accepted before request r" is a prefix.
-        self._pool: dict[str | None, list[Example]] = {c: [] for c in quotas}
-        self._pool_from: dict[str | None, list[int]] = {c: [] for c in quotas}
         for i, seed in enumerate(seeds):
             index.add(f"seed:{i}", seed.dedup_text(), tag="seed")
 
@@ -164,13 +160,11 @@ class Curator:
             if drop is not None:
                 return drop
         if scores is not None:
-            score, reason = scores.get(meta["n"], (None, "not judged"))
-            if score is not None and score < self.min_score:
-                detail = f"judge scored {score}/10 < {self.min_score}" + (
-                    f": {reason}" if reason else ""
-                )
-                return Drop("low_score", detail)
-            built = built.with_metadata(judge_score=score)
+            verdict = scores.get(meta["n"], (None, "not judged"))
+            drop = judge_drop(verdict, self.min_score)
+            if drop is not None:
+                return drop
+            built = built.with_metadata(judge_score=verdict[0])
         self.index.add_features(f"{plan.ordinal}:{meta['n']}", features, tag="accepted")
         self.admit(built, plan.category)
         return built
@@ -178,14 +172,6 @@ class Curator:
     def admit(self, example: Example, category: str | None) -> None:
         self.accepted.append(example)
         self.filled[category] += 1
-        self._pool[category].append(example)
-        self._pool_from[category].append(int(example.metadata.get("request", -1)))
-
-    def eligible(self, category: str | None, up_to: int) -> tuple[list[Example], int]:
-        """The accepted examples of ``category``, and how many of the first of them came
-        from requests ``<= up_to`` (a count, not a copy: this runs for every request)."""
-        pool = self._pool[category]
-        return pool, bisect.bisect_right(self._pool_from[category], up_to)
 
     def restore(self, example: Example, category: str | None, key: str) -> None:
         """Re-admit an example journaled before a crash (the dedup index must know it)."""

@@ -7,32 +7,22 @@ import contextlib
 import math
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from synthgen.data.example import Example
 from synthgen.errors import ConfigError, RunError, TeacherFatalError
+from synthgen.run.control import RunControl
 from synthgen.run.job import Job, SeedSource, prepare, seeds_section
 from synthgen.run.journal import RunState
+from synthgen.run.result import Result
 from synthgen.run.stats import RunStats
-from synthgen.settings import Settings
-from synthgen.teacher import ChatRequest, Teacher
+from synthgen.settings import Settings, Transport
+from synthgen.teacher import Teacher
+
+if TYPE_CHECKING:
+    from synthgen.prompts.judge import Judge
 
 __all__ = ["Interrupted", "Job", "Result", "aexpand", "expand", "prepare", "run_job"]
-
-
-@dataclass
-class Result:
-    """What ``expand`` produced. ``complete`` is False when a budget, the yield guard or
-    an interrupt ended the run early; ``report["stop"]`` says which."""
-
-    train: list[Example]
-    eval: list[Example]
-    report: dict[str, Any]
-    out_dir: Path | None = None
-    complete: bool = True
-    previews: list[list[dict[str, str]]] = field(default_factory=list)
 
 
 class Interrupted(RunError):
@@ -45,28 +35,103 @@ def expand(
     seeds: SeedSource,
     n: int,
     *,
+    out_dir: str | Path = "out",
+    model: str | None = None,
+    base_url: str | None = None,
+    template: str = "expand",
+    system: str | None = None,
+    eval_fraction: float = 0.1,
+    seed: int = 0,
+    concurrency: int = 16,
+    balance_by: str | None = None,
+    dedup_threshold: float = 0.8,
+    max_requests: int | None = None,
+    max_cost: float | None = None,
+    timeout: float = 120.0,
+    retries: int = 6,
+    rpm: float | None = None,
+    tpm: float | None = None,
+    temperature: float | None = None,
+    per_request: int | None = None,
+    shots: int | None = None,
+    min_yield: float = 0.05,
+    attributes: str | Path | None = None,
+    frontier: float | None = None,
+    language: str | None = "auto",
+    decontaminate: str | Path | None = None,
+    decontaminate_ngram: int = 13,
+    judge: str | None = None,
+    min_score: int = 6,
+    command: str | None = None,
+    transport: Transport = "aiohttp",
+    cache: bool = True,
+    force: bool = False,
+    format: str = "openai",
     on_progress: Callable[[RunStats], None] | None = None,
-    **options: Any,
+    dry_run: bool = False,
 ) -> Result:
-    """Generate ``n`` examples from ``seeds`` and write them to ``out_dir`` (see Settings
-    for every option). Blocking; use :func:`aexpand` inside an event loop."""
-    return asyncio.run(aexpand(seeds, n, on_progress=on_progress, **options))
+    """Generate ``n`` examples from ``seeds`` and write them to ``out_dir``. Blocking; use
+    :func:`aexpand` inside an event loop.
+
+    Every keyword parameter but the last two is the Settings field of that name, with its
+    type and default (None for ``model`` and ``base_url`` means the environment's default);
+    ``synthgen expand --help`` says what each does. ``on_progress`` is called with the live
+    counts; ``dry_run`` renders the first prompts and an estimate, and sends nothing."""
+    settings = Settings.from_parameters(locals())  # the parameters that are Settings fields
+    return asyncio.run(_expand(seeds, settings, on_progress=on_progress, dry_run=dry_run))
 
 
 async def aexpand(
     seeds: SeedSource,
     n: int,
     *,
+    out_dir: str | Path = "out",
+    model: str | None = None,
+    base_url: str | None = None,
+    template: str = "expand",
+    system: str | None = None,
+    eval_fraction: float = 0.1,
+    seed: int = 0,
+    concurrency: int = 16,
+    balance_by: str | None = None,
+    dedup_threshold: float = 0.8,
+    max_requests: int | None = None,
+    max_cost: float | None = None,
+    timeout: float = 120.0,
+    retries: int = 6,
+    rpm: float | None = None,
+    tpm: float | None = None,
+    temperature: float | None = None,
+    per_request: int | None = None,
+    shots: int | None = None,
+    min_yield: float = 0.05,
+    attributes: str | Path | None = None,
+    frontier: float | None = None,
+    language: str | None = "auto",
+    decontaminate: str | Path | None = None,
+    decontaminate_ngram: int = 13,
+    judge: str | None = None,
+    min_score: int = 6,
+    command: str | None = None,
+    transport: Transport = "aiohttp",
+    cache: bool = True,
+    force: bool = False,
+    format: str = "openai",
     on_progress: Callable[[RunStats], None] | None = None,
     dry_run: bool = False,
-    **options: Any,
 ) -> Result:
-    if "out_dir" in options:
-        options["out_dir"] = Path(options["out_dir"])
-    try:
-        settings = Settings(n=n, **options)
-    except TypeError as e:
-        raise ConfigError(str(e)) from None
+    """:func:`expand`, for code already inside an event loop."""
+    settings = Settings.from_parameters(locals())  # the parameters that are Settings fields
+    return await _expand(seeds, settings, on_progress=on_progress, dry_run=dry_run)
+
+
+async def _expand(
+    seeds: SeedSource,
+    settings: Settings,
+    *,
+    on_progress: Callable[[RunStats], None] | None,
+    dry_run: bool,
+) -> Result:
     job = prepare(seeds, settings)
     if dry_run:
         return dry_run_result(job)
@@ -125,21 +190,22 @@ async def _teacher(settings: Settings, model: str, base_url: str | None) -> Asyn
 
 @contextlib.asynccontextmanager
 async def open_teacher(settings: Settings) -> AsyncIterator[Teacher]:
-    """The run's teacher; for ``--model demo``, the bundled FakeTeacher on a local port."""
-    if not settings.demo:
-        async with _teacher(settings, settings.model, settings.base_url) as teacher:
-            yield teacher
-        return
-    from synthgen.testing import FakeTeacher
+    """The run's teacher; for ``--model demo``, the bundled placeholder teacher, in process."""
+    if settings.demo:
+        from synthgen.teacher.demo import demo_teacher
 
-    with FakeTeacher(seed=settings.seed) as fake:
-        async with _teacher(settings, "demo", fake.base_url) as teacher:
-            teacher.endpoint = "demo"  # the port changes every run; the cache key must not
+        teacher: Teacher = demo_teacher(seed=settings.seed)
+        try:
             yield teacher
+        finally:
+            await teacher.aclose()
+        return
+    async with _teacher(settings, settings.model, settings.base_url) as teacher:
+        yield teacher
 
 
 @contextlib.asynccontextmanager
-async def open_judge(settings: Settings, teacher: Teacher) -> AsyncIterator[Any]:
+async def open_judge(settings: Settings, teacher: Teacher) -> AsyncIterator[Judge | None]:
     """The LLM judge of --judge MODEL: the teacher itself when MODEL is the teacher's model,
     else its own backend on the same endpoint rules."""
     from synthgen.prompts.judge import Judge
@@ -153,14 +219,17 @@ async def open_judge(settings: Settings, teacher: Teacher) -> AsyncIterator[Any]
             yield Judge(own, min_score=settings.min_score)
 
 
-async def run_job(job: Job, *, on_progress: Callable[[RunStats], None] | None = None) -> Result:
-    from synthgen.curate.filters import QualityFilter
-    from synthgen.run.engine import Engine, EngineConfig
+async def run_job(
+    job: Job,
+    *,
+    on_progress: Callable[[RunStats], None] | None = None,
+    control: RunControl | None = None,
+) -> Result:
+    """Run a prepared job and write its outputs; ``control`` lets the caller interrupt it."""
+    from synthgen.run.engine import Engine, cache_key_for, curator_for, engine_config
     from synthgen.teacher import check_credentials
-    from synthgen.teacher.cache import ResponseCache, cache_key
-    from synthgen.teacher.pacing import Backoff
+    from synthgen.teacher.cache import ResponseCache
     from synthgen.teacher.pricing import estimate_cost
-    from synthgen.text.dedup import DedupIndex
 
     s = job.settings
     if not s.demo:
@@ -169,55 +238,15 @@ async def run_job(job: Job, *, on_progress: Callable[[RunStats], None] | None = 
         raise ConfigError(
             f"--max-cost needs a known price, and {s.model!r} has none in litellm's table"
         )
-    from synthgen.curate.curator import Curator
-
-    curator = Curator(
-        system=job.seeds.system,
-        quality=QualityFilter.from_seeds(job.seeds.examples),
-        index=DedupIndex(threshold=s.dedup_threshold),
-        quotas=job.quotas,
-        balance_by=s.balance_by,
-        seeds=job.seeds.examples,
-        checks=job.checks,
-        min_score=s.min_score if s.judge else 0,
-    )
-    job.curator = curator
+    curator = curator_for(job)
     cache = ResponseCache() if s.cache else None
     started = time.time()
     async with open_teacher(s) as teacher, open_judge(s, teacher) as judge:
-
-        def key(request: ChatRequest, ordinal: int) -> str:
-            return cache_key(
-                {
-                    "endpoint": teacher.endpoint,
-                    "model": teacher.model,
-                    "messages": request.messages,
-                    "temperature": request.temperature,
-                    "max_tokens": request.max_tokens,
-                    "response_format": request.response_format,
-                    "extra": request.extra,
-                    "ordinal": ordinal,
-                    "seed": s.seed,
-                }
-            )
-
         engine = Engine(
-            config=EngineConfig(
-                concurrency=s.concurrency,
-                max_requests=s.max_requests,
-                max_cost=s.max_cost,
-                timeout=s.timeout,
-                backoff=Backoff(retries=s.retries),
-                rpm=s.rpm,
-                tpm=s.tpm,
-                min_yield=s.min_yield,
-                seed=s.seed,
-                lag=job.lag,
-                per_request=job.mean_per_request,
-            ),
+            config=engine_config(job),
             planner=job.planner,
             build_request=job.request,
-            cache_key=key,
+            cache_key=cache_key_for(s.seed),
             teacher=teacher,
             curator=curator,
             state=job.state,
@@ -227,7 +256,8 @@ async def run_job(job: Job, *, on_progress: Callable[[RunStats], None] | None = 
             judge=judge,
             judge_price=(lambda pt, ct: estimate_cost(s.judge or s.model, pt, ct)),
         )
-        job.engine = engine
+        if control is not None:
+            control.attach(engine)
         job.state.open(resume=job.resume)
         try:
             engine.restore()

@@ -8,7 +8,7 @@ import json
 import math
 import random
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from synthgen.data.seeds import SeedSet, load_seeds
 from synthgen.errors import ConfigError
 from synthgen.prompts.plan import Planner, RequestPlan, Strategy, quotas
 from synthgen.prompts.templates import Template, load_mix
+from synthgen.run.frontier import FrontierPool
 from synthgen.run.journal import RunState
 from synthgen.settings import Settings
 from synthgen.teacher import ChatRequest
@@ -38,8 +39,6 @@ class Job:
     lag: int | None = None  # frontier examples come from requests at least this far back
     checks: list[Any] = field(default_factory=list)  # extra filters: language, decontamination
     language: str | None = None  # the language replies must be in (None: not checked)
-    curator: Any = None  # the live Curator: the pool of accepted examples for the frontier
-    engine: Any = None  # the live Engine, so the CLI can interrupt it
 
     @property
     def mean_per_request(self) -> float:
@@ -60,27 +59,31 @@ class Job:
         f = self.settings.frontier
         return template.frontier if f is None else f
 
-    def shown(self, plan: RequestPlan, template: Template) -> list[dict[str, Any]]:
+    def shown(
+        self, plan: RequestPlan, template: Template, pool: FrontierPool | None = None
+    ) -> list[dict[str, Any]]:
         """The examples a request shows: its seeds, with a share of them replaced by
-        examples accepted at least ``lag`` requests earlier (the frontier), so the teacher
-        builds on what it already wrote instead of circling the seeds."""
+        examples from ``pool`` accepted at least ``lag`` requests earlier (the frontier), so
+        the teacher builds on what it already wrote instead of circling the seeds."""
         seeds = [self.seeds.examples[i] for i in plan.shots]
         share = self.frontier(template)
-        if self.curator is None or self.lag is None or share <= 0:
+        if pool is None or self.lag is None or share <= 0:
             return [_for_template(ex) for ex in seeds]
-        pool, available = self.curator.eligible(plan.category, plan.ordinal - self.lag)
+        accepted, available = pool.eligible(plan.category, plan.ordinal - self.lag)
         k = min(round(len(seeds) * share), available)
         if len(seeds) < 2 or k == 0:
             return [_for_template(ex) for ex in seeds]
         rng = random.Random(f"{self.settings.seed}:frontier:{plan.ordinal}")
-        picked = [pool[i] for i in sorted(rng.sample(range(available), k))]
+        picked = [accepted[i] for i in sorted(rng.sample(range(available), k))]
         return [_for_template(ex) for ex in seeds[: len(seeds) - k] + picked]
 
-    def request(self, plan: RequestPlan) -> ChatRequest:
+    def request(self, plan: RequestPlan, pool: FrontierPool | None = None) -> ChatRequest:
+        """The chat request of ``plan``; it shows frontier examples only when given the
+        ``pool`` of what the run has accepted so far."""
         from synthgen.prompts.reply import response_format_for
 
         template = self.template(plan)
-        shown = self.shown(plan, template)
+        shown = self.shown(plan, template, pool)
         messages = template.render(
             examples=shown,
             n=self.per_request(template),
@@ -142,10 +145,11 @@ def prepare(source: SeedSource, settings: Settings) -> Job:
     mean_per_request = sum((settings.per_request or t.per_request) * w for t, w in mix) / sum(
         w for _, w in mix
     )
-    settings = replace(
-        settings,
-        max_requests=settings.max_requests
-        or default_max_requests(settings.n, max(1, int(mean_per_request))),
+    settings = settings.model_copy(
+        update={
+            "max_requests": settings.max_requests
+            or default_max_requests(settings.n, max(1, int(mean_per_request)))
+        }
     )
     checks, language = extra_checks(settings, seeds)
     state = RunState(settings.out_dir, job_identity(settings, seeds, mix, user_attrs))
@@ -214,29 +218,20 @@ def seeds_digest(seeds: SeedSet) -> str:
 def job_identity(
     settings: Settings, seeds: SeedSet, mix: list[tuple[Template, int]], attributes: dict[str, Any]
 ) -> dict[str, Any]:
-    """What makes two runs the same job (so the second resumes the first). Budgets and
-    pacing are left out: changing them mid-job is fine."""
-    s = settings
+    """What makes two runs the same job (so the second resumes the first): the settings
+    marked ``identity`` in Settings, with the seeds, the templates and the attribute lists by
+    content. Budgets and pacing are left out: changing them mid-job is fine."""
+    job = settings.identity()
+    # By content: an edited held-out set makes another job.
+    job["decontaminate"] = _file_digest(settings.decontaminate)
+    # The bar matters only with a judge; one "judge" key keeps existing folders' fingerprints.
+    min_score = job.pop("min_score")
+    job["judge"] = [settings.judge, min_score] if settings.judge else None
     return {
         "seeds": seeds_digest(seeds),
         "templates": [[t.name, t.sha256, w] for t, w in mix],
         "attributes": attributes,
-        "frontier": s.frontier,
-        "language": s.language,
-        "decontaminate": _file_digest(s.decontaminate),
-        "decontaminate_ngram": s.decontaminate_ngram,
-        "judge": [s.judge, s.min_score] if s.judge else None,
-        "model": s.model,
-        "base_url": s.base_url,
-        "n": s.n,
-        "seed": s.seed,
-        "balance_by": s.balance_by,
-        "dedup_threshold": s.dedup_threshold,
-        "temperature": s.temperature,
-        "per_request": s.per_request,
-        "shots": s.shots,
-        "eval_fraction": s.eval_fraction,
-        "format": s.format,
+        **job,
     }
 
 

@@ -13,8 +13,11 @@ import os
 import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
+from pydantic import BaseModel, ConfigDict, field_serializer
+
+from synthgen.data.example import Example
 from synthgen.errors import OutputExistsError
 
 STATE_DIR = ".synthgen"
@@ -26,6 +29,71 @@ OUTPUT_FILES = (
     "failures.jsonl",
     "README.md",
 )
+
+
+class FailRecord(BaseModel):
+    """A request that failed for good (after its retries): a line of failures.jsonl."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    status: int | None
+    message: str
+
+
+class JudgeRecord(BaseModel):
+    """The judge's scores for a reply's candidates and what its calls cost (cached verdicts
+    are not in ``sent``, ``pt``, ``ct`` or ``cost``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scores: list[int | None]
+    sent: int
+    pt: int
+    ct: int
+    cost: float
+
+
+class JournalRecord(BaseModel):
+    """One curated request, as one journal line. A failed request has only ``i`` and
+    ``fail``; a reply has the rest. The keys are short because a long run writes one line
+    per request, and they are the on-disk format: journals of earlier versions resume."""
+
+    model_config = ConfigDict(frozen=True)
+
+    i: int  # the request's ordinal
+    src: Literal["sent", "cache"] | None = None  # None: failed
+    pt: int = 0  # prompt tokens
+    ct: int = 0  # completion tokens
+    cand: int = 0  # candidates in the reply
+    acc: list[Example] = []  # accepted
+    rej: list[dict[str, Any]] = []  # rejected.jsonl rows
+    sur: int = 0  # good candidates of a category that had filled up meanwhile
+    judge: JudgeRecord | None = None
+    cost: float | None = None  # the teacher reply's price (absent: from the cache or unpriced)
+    fail: FailRecord | None = None
+    # Retried attempts and faults by kind, teacher and judge calls together (absent: none;
+    # journals before these keys resume with none).
+    retries: int = 0
+    faults: dict[str, int] = {}
+
+    @field_serializer("acc")
+    def _chat_lines(self, acc: list[Example]) -> list[dict[str, Any]]:
+        return [{**e.to_chat(), "metadata": e.metadata} for e in acc]
+
+    def line(self) -> str:
+        """The record as a journal line (without the newline)."""
+        if self.fail is not None:
+            data: dict[str, Any] = {"i": self.i, "fail": self.fail.model_dump()}
+        else:
+            data = self.model_dump(exclude={"fail", "retries", "faults"}, exclude_none=True)
+            if not self.sur:
+                del data["sur"]
+        if self.retries:
+            data["retries"] = self.retries
+        if self.faults:
+            data["faults"] = self.faults
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def fingerprint(settings: Mapping[str, Any]) -> str:
@@ -82,20 +150,33 @@ class RunState:
             _cut_torn_tail(self.journal_path)
         self._fh = self.journal_path.open("a", encoding="utf-8")
 
-    def replay(self) -> Iterator[dict[str, Any]]:
-        """The journal's records in order (a torn last line from a crash is ignored)."""
+    def replay(self) -> Iterator[JournalRecord]:
+        """The journal's records in order (a torn last line from a crash is ignored). The one
+        place journal lines are read."""
         if not self.journal_path.is_file():
             return
         with self.journal_path.open(encoding="utf-8") as fh:
             for line in fh:
                 if line.endswith("\n"):
-                    yield json.loads(line)
+                    yield JournalRecord.model_validate_json(line)
 
-    def append(self, record: Mapping[str, Any]) -> None:
+    def rejected(self) -> Iterator[dict[str, Any]]:
+        """The rows of rejected.jsonl, in request order."""
+        for record in self.replay():
+            yield from record.rej
+
+    def failures(self) -> Iterator[dict[str, Any]]:
+        """The rows of failures.jsonl, in request order."""
+        for record in self.replay():
+            if record.fail is not None:
+                yield {"request": record.i, **record.fail.model_dump()}
+
+    def append(self, record: JournalRecord) -> None:
+        """The one place journal lines are written."""
         assert self._fh is not None, "open() first"
         # One write per record and a flush: after kill -9 the OS still holds every record
         # that append() returned from.
-        self._fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._fh.write(record.line() + "\n")
         self._fh.flush()
 
     def sync(self) -> None:

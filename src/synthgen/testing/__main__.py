@@ -1,5 +1,5 @@
 """``python -m synthgen.testing``: FakeTeacher as a process, for benchmarks and demos."""
 
-from synthgen.testing.fake_teacher import main
+from synthgen.testing.process import main
 
 raise SystemExit(main())

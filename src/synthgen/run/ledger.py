@@ -1,0 +1,157 @@
+"""Counting what a run did and what it bought, one way for live runs and for resume.
+
+Counts move into :class:`RunStats` only through :meth:`Ledger.count`, from a journal record:
+the record just written, or the same record replayed on resume. So a resumed run starts from
+exactly the counts the interrupted one had reached, with no second path to drift.
+
+What a reply costs is known earlier than its record, when it arrives (replies are curated in
+request order, so an early arrival waits for those before it). The budgets must see that
+spending at once, so a purchase is held under its request's ordinal until the record takes it
+over; :meth:`Ledger.settle` counts the purchases of requests that were never curated (their
+replies arrived while the run was stopping: paid for, and in the cache for the next run).
+Retries and faults are held and handed over the same way, so they too survive a resume.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from synthgen.run.journal import JournalRecord
+from synthgen.run.stats import RunStats
+
+__all__ = ["Ledger", "Purchase"]
+
+# Rejections that say the reply as a whole was unusable; they count towards the yield guard
+# only when the reply had no candidates at all (a reply is one vote, not one per candidate).
+_WHOLE_REPLY = ("unparseable", "truncated")
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """One reply paid for: a teacher reply, or one judge verdict."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+    judge: bool = False
+
+
+@dataclass
+class _Open:
+    """What a request has done before its record is counted."""
+
+    purchases: list[Purchase] = field(default_factory=list)
+    retries: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+    used: bool = False  # the teacher answered it or it failed: one request of the budget
+
+
+class Ledger:
+    def __init__(self, *, balance_by: str | None = None, yield_window: int = 200) -> None:
+        self.stats = RunStats()
+        # The outcomes of the latest candidates ("accepted" or a drop reason), for the
+        # yield guard; rebuilt on resume like every other count.
+        self.recent: deque[str] = deque(maxlen=yield_window)
+        self.settled: list[Purchase] = []  # purchases counted by settle(), not journaled
+        self._balance_by = balance_by
+        self._open: dict[int, _Open] = {}
+        self._open_used = 0
+
+    # -- as requests are answered ---------------------------------------------------------
+    def bought(self, ordinal: int, purchase: Purchase) -> None:
+        entry = self._open.setdefault(ordinal, _Open())
+        entry.purchases.append(purchase)
+        if not purchase.judge:
+            self._use(entry)
+
+    def failed(self, ordinal: int) -> None:
+        """A request failed for good; its record will say so when its turn comes."""
+        self._use(self._open.setdefault(ordinal, _Open()))
+
+    def fault(self, ordinal: int, kind: str) -> None:
+        self._open.setdefault(ordinal, _Open()).faults[kind] += 1
+
+    def retry(self, ordinal: int) -> None:
+        self._open.setdefault(ordinal, _Open()).retries += 1
+
+    def _use(self, entry: _Open) -> None:
+        if not entry.used:
+            entry.used = True
+            self._open_used += 1
+
+    @property
+    def requests_used(self) -> int:
+        """Teacher requests answered or failed, curated or waiting for their turn."""
+        return self.stats.sent + self.stats.failed + self._open_used
+
+    @property
+    def spent(self) -> float:
+        """Money spent so far, curated or waiting."""
+        waiting = sum(p.cost for entry in self._open.values() for p in entry.purchases)
+        return self.stats.cost_usd + waiting
+
+    # -- the one counting path ------------------------------------------------------------
+    def count(self, record: JournalRecord) -> None:
+        """Count a journal record, live or replayed; it takes over what its request did."""
+        entry = self._open.pop(record.i, None)
+        if entry is not None and entry.used:
+            self._open_used -= 1
+        s = self.stats
+        s.requests += 1
+        s.retries += record.retries
+        s.faults.update(record.faults)
+        if record.fail is not None:
+            s.failed += 1
+            return
+        s.replies += 1
+        if record.src == "cache":
+            s.cache_hits += 1
+        else:
+            s.sent += 1
+            s.prompt_tokens += record.pt
+            s.completion_tokens += record.ct
+            s.cost_usd += record.cost or 0.0
+        s.candidates += record.cand
+        s.accepted += len(record.acc)
+        s.surplus += record.sur
+        if record.judge is not None:
+            s.judge_calls += record.judge.sent
+            s.judge_tokens += record.judge.pt + record.judge.ct
+            s.cost_usd += record.judge.cost
+            s.judge_scores.update(
+                str(x) if x is not None else "unscored" for x in record.judge.scores
+            )
+        self._count_candidates(record)
+
+    def _count_candidates(self, record: JournalRecord) -> None:
+        s = self.stats
+        reasons = Counter(row["reason"] for row in record.rej)
+        s.rejected.update(reasons)
+        for example in record.acc:
+            category = example.metadata.get(self._balance_by) if self._balance_by else None
+            s.per_category[str(category) if category is not None else "all"] += 1
+        for reason in reasons.elements():
+            if reason not in _WHOLE_REPLY or record.cand == 0:
+                self.recent.append(reason)
+        self.recent.extend(["accepted"] * len(record.acc))
+
+    def settle(self) -> None:
+        """Count what requests that will not be curated in this run did: their replies were
+        paid for (and are in the cache), their retries happened."""
+        s = self.stats
+        for entry in self._open.values():
+            s.retries += entry.retries
+            s.faults.update(entry.faults)
+            for p in entry.purchases:
+                s.cost_usd += p.cost
+                if p.judge:
+                    s.judge_calls += 1
+                    s.judge_tokens += p.prompt_tokens + p.completion_tokens
+                else:
+                    s.sent += 1
+                    s.prompt_tokens += p.prompt_tokens
+                    s.completion_tokens += p.completion_tokens
+                self.settled.append(p)
+        self._open.clear()
+        self._open_used = 0

@@ -1,0 +1,237 @@
+"""One request, from prompt to reply: the response cache first, then the teacher, paced
+(--rpm/--tpm, adaptive concurrency) and retried with backoff; then, with --judge, a verdict on
+each candidate still worth one (judge calls are cached and retried the same way). Every reply
+goes into the cache the moment it arrives, so a response that was paid for is never bought
+again, even if the run dies before curating it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from synthgen.data.example import Example
+from synthgen.errors import TeacherError, TeacherFatalError
+from synthgen.prompts.plan import RequestPlan
+from synthgen.run.journal import JudgeRecord
+from synthgen.run.ledger import Ledger, Purchase
+from synthgen.teacher import ChatRequest, Completion, Teacher
+from synthgen.teacher.pacing import AdaptiveLimit, Backoff, RateLimiter
+
+if TYPE_CHECKING:
+    from synthgen.prompts.judge import Judge
+    from synthgen.teacher.cache import ResponseCache
+
+__all__ = ["Answer", "CacheKey", "Failure", "Judged", "Price", "RequestRunner"]
+
+log = logging.getLogger("synthgen")
+
+Price = Callable[[int, int], float | None]
+# The response cache key of a request to a teacher, with the request's ordinal (-1 for
+# judge calls, which are deterministic).
+CacheKey = Callable[[Teacher, ChatRequest, int], str]
+# (score or None, reason) by conversation index
+Verdicts = dict[int, tuple[int | None, str]]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A request that failed for good: not retryable, or out of retries."""
+
+    kind: str
+    status: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Judged:
+    """The judge's verdicts on a reply's candidates, and the judge calls that were paid for."""
+
+    verdicts: Verdicts
+    purchases: tuple[Purchase, ...] = ()
+
+    def record(self) -> JudgeRecord:
+        return JudgeRecord(
+            scores=[score for score, _ in self.verdicts.values()],
+            sent=len(self.purchases),
+            pt=sum(p.prompt_tokens for p in self.purchases),
+            ct=sum(p.completion_tokens for p in self.purchases),
+            cost=math.fsum(p.cost for p in self.purchases),
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back for a request. ``result`` is None when it was skipped (its category
+    filled up before it was sent); ``cost`` is None when nothing was bought or there is no
+    price; ``judged`` is None without a judge. ``retries`` and ``faults`` count the
+    request's teacher and judge calls together."""
+
+    plan: RequestPlan
+    request: ChatRequest | None = None
+    result: Completion | Failure | None = None
+    cached: bool = False
+    cost: float | None = None
+    judged: Judged | None = None
+    retries: int = 0
+    faults: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Tally:
+    """The retries and faults of one request's calls, for its journal record."""
+
+    retries: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+
+
+class RequestRunner:
+    def __init__(
+        self,
+        *,
+        teacher: Teacher,
+        ledger: Ledger,
+        cache: ResponseCache | None = None,
+        cache_key: CacheKey | None = None,
+        judge: Judge | None = None,
+        price: Price | None = None,
+        judge_price: Price | None = None,
+        backoff: Backoff | None = None,
+        concurrency: int = 16,
+        rpm: float | None = None,
+        tpm: float | None = None,
+        seed: int = 0,
+        on_purchase: Callable[[], None] = lambda: None,
+    ) -> None:
+        if cache is not None and cache_key is None:
+            raise ValueError("a cache needs a cache_key")
+        self.teacher = teacher
+        self.judge = judge
+        self.ledger = ledger
+        self.limit = AdaptiveLimit(concurrency)
+        self._cache = cache
+        self._cache_key = cache_key
+        self._prices = (price, judge_price)
+        self._backoff = backoff or Backoff()
+        self._rate = RateLimiter(rpm, tpm)
+        self._rng = random.Random(seed)
+        self._on_purchase = on_purchase  # after each purchase: the cost budget
+
+    def lookup(
+        self, request: ChatRequest, ordinal: int, teacher: Teacher | None = None
+    ) -> tuple[str, Completion | None]:
+        """The cache key ("" without a cache) of ``request`` to ``teacher`` (default: the
+        run's), and its cached reply, if any."""
+        if self._cache is None or self._cache_key is None:
+            return "", None
+        key = self._cache_key(teacher or self.teacher, request, ordinal)
+        got = self._cache.get(key)
+        return key, Completion.from_dict(got) if got is not None else None
+
+    async def answer(
+        self,
+        plan: RequestPlan,
+        request: ChatRequest,
+        key: str,
+        hit: Completion | None,
+        worth_judging: Callable[[RequestPlan, Completion], dict[int, Example]],
+    ) -> Answer:
+        """The reply to ``request`` (``hit`` when the cache had it), judged if there is a
+        judge. A fatal teacher error (bad key, unknown model) propagates."""
+        cost = None
+        tally = _Tally()
+        result: Completion | Failure
+        if hit is not None:
+            result = hit
+        else:
+            result = await self._attempts(self.teacher, plan.ordinal, request, key, tally)
+            if isinstance(result, Completion):
+                purchase = self._buy(plan.ordinal, result, judge=False)
+                cost = purchase.cost if self._prices[0] is not None else None
+            else:
+                self.ledger.failed(plan.ordinal)
+        judged = None
+        if self.judge is not None and isinstance(result, Completion):
+            worth = worth_judging(plan, result)
+            judged = await self._judge(plan.ordinal, self.judge, worth, tally)
+        return Answer(
+            plan, request, result, hit is not None, cost, judged, tally.retries, dict(tally.faults)
+        )
+
+    async def _judge(
+        self, ordinal: int, judge: Judge, worth: dict[int, Example], tally: _Tally
+    ) -> Judged:
+        from synthgen.prompts.judge import verdict_of
+
+        async def one(
+            j: int, example: Example
+        ) -> tuple[int, tuple[int | None, str], Purchase | None]:
+            request = judge.request(example)
+            # Judging is deterministic (temperature 0): the key has no ordinal. It names the
+            # judge's model, so verdicts of one judge model never serve another.
+            key, hit = self.lookup(request, -1, judge.teacher)
+            if hit is not None:
+                return j, verdict_of(hit), None
+            result = await self._attempts(judge.teacher, ordinal, request, key, tally)
+            if isinstance(result, Failure):
+                return j, (None, f"judge failed: {result.message}"), None
+            return j, verdict_of(result), self._buy(ordinal, result, judge=True)
+
+        results = await asyncio.gather(*(one(j, ex) for j, ex in worth.items()))
+        return Judged(
+            verdicts={j: verdict for j, verdict, _ in results},
+            purchases=tuple(p for _, _, p in results if p is not None),
+        )
+
+    def _buy(self, ordinal: int, completion: Completion, *, judge: bool) -> Purchase:
+        pt, ct = completion.prompt_tokens, completion.completion_tokens
+        price = self._prices[1 if judge else 0]
+        cost = (price(pt, ct) or 0.0) if price is not None else 0.0
+        purchase = Purchase(pt, ct, cost, judge=judge)
+        self.ledger.bought(ordinal, purchase)
+        self._on_purchase()
+        return purchase
+
+    async def _attempts(
+        self, teacher: Teacher, ordinal: int, request: ChatRequest, key: str, tally: _Tally
+    ) -> Completion | Failure:
+        backoff = self._backoff
+        est_tokens = sum(len(m["content"]) for m in request.messages) // 3
+        attempt = 0
+        while True:
+            await self._rate.acquire(est_tokens)
+            try:
+                # Every backend enforces --timeout itself (a second timer per request here
+                # costs measurable CPU at hundreds of requests per second).
+                completion = await teacher.complete(request)
+            except TeacherFatalError:
+                raise
+            except (TeacherError, asyncio.TimeoutError) as e:
+                err = (
+                    e if isinstance(e, TeacherError) else TeacherError("timed out", kind="timeout")
+                )
+                self.ledger.fault(ordinal, err.kind)
+                tally.faults[err.kind] += 1
+                if err.kind == "rate_limit":
+                    self.limit.on_rate_limit()
+                if not err.retryable or attempt >= backoff.retries:
+                    log.warning(
+                        "request %d failed after %d attempts: %s", ordinal, attempt + 1, err
+                    )
+                    return Failure(err.kind, err.status, str(err))
+                self.ledger.retry(ordinal)
+                tally.retries += 1
+                wait = backoff.delay(attempt, err.retry_after, self._rng)
+                log.info("request %d: %s; retry %d in %.1fs", ordinal, err, attempt + 1, wait)
+                await asyncio.sleep(wait)
+                attempt += 1
+                continue
+            self.limit.on_success()
+            if self._cache is not None:
+                self._cache.put(key, completion.to_dict())
+            return completion
