@@ -10,20 +10,29 @@ The tree::
     │   └── OutputExistsError     OUT holds another job's files and --force was not given
     └── RunError                  failed at run time: exit code 1
         ├── TeacherError          a request to the teacher failed (kind says how)
-        │   └── TeacherFatalError 401/403/404: retrying cannot help
+        │   └── TeacherFatalError 401/403/404, out of credit: the whole run must stop
         └── BudgetExceeded        a budget or the yield guard ended the run early
 
 Messages never contain secrets: the teacher backends build them from the status, the error
-type, the model and the endpoint host, never from request headers.
+type, the model, the endpoint host and the server's own message, and every message is passed
+through :func:`synthgen.redact.redact` (the actual keys in use, then key shapes) when the error
+is made, so a server that echoes the request's ``Authorization`` header cannot leak it.
 """
 
 from __future__ import annotations
 
 
 class SynthgenError(Exception):
-    """Base of every error synthgen raises on purpose."""
+    """Base of every error synthgen raises on purpose; its message is redacted."""
 
     exit_code = 1
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            from synthgen.redact import redact
+
+            args = (redact(args[0]), *args[1:])
+        super().__init__(*args)
 
 
 class InputError(SynthgenError):
@@ -57,8 +66,19 @@ class RunError(SynthgenError):
 class TeacherError(RunError):
     """A teacher request failed.
 
-    ``kind`` is one of: rate_limit, server, timeout, connection, auth, not_found,
-    bad_request, unknown. ``retry_after`` is the server's hint in seconds, when it gave one.
+    ``kind`` says how, and whether sending the same request again can help:
+
+    - retryable: rate_limit (429), server (5xx, 408, 409, a truncated reply), timeout,
+      connection;
+    - not retryable (the same request gets the same answer): bad_request (a 4xx, or a 5xx
+      whose body is a validation error), too_large (the reply passed ``max_reply_bytes``),
+      not_json (a 200 that is not JSON, e.g. an HTML page: the base URL is probably wrong),
+      unknown;
+    - fatal (:class:`TeacherFatalError`, the run must stop): auth (401/403), not_found (404),
+      quota (out of credit: 402, or 429 ``insufficient_quota``).
+
+    ``retry_after`` is the server's hint in seconds, when it gave one (capped); ``detail`` is
+    the server's own message, redacted and bounded ("" when it sent none).
     """
 
     def __init__(
@@ -68,19 +88,28 @@ class TeacherError(RunError):
         kind: str = "unknown",
         status: int | None = None,
         retry_after: float | None = None,
+        detail: str = "",
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.status = status
         self.retry_after = retry_after
+        if detail:
+            from synthgen.redact import redact
+
+            detail = redact(detail)
+        self.detail = detail
 
     @property
     def retryable(self) -> bool:
-        return self.kind in {"rate_limit", "server", "timeout", "connection"}
+        return self.kind in RETRYABLE_KINDS
+
+
+RETRYABLE_KINDS = frozenset({"rate_limit", "server", "timeout", "connection"})
 
 
 class TeacherFatalError(TeacherError):
-    """Authentication or model errors: the whole run stops at once."""
+    """Authentication, model or credit errors: the whole run stops at once."""
 
 
 class BudgetExceeded(RunError):

@@ -91,14 +91,27 @@ def test_connection_refused(transport):
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_server_without_json_schema_support_falls_back(make_fake_teacher, transport):
-    def handler(body, index):
-        if "response_format" in body:
-            return Fault("400")
-        return '{"conversations": []}'
+def test_server_without_json_schema_support_falls_back(serve, transport):
+    """vLLM's shape of a 400: no "error" object, the message at the top level."""
+    from aiohttp import web
 
-    fake = make_fake_teacher(handler=handler)
-    teacher = make_teacher("m", base_url=fake.base_url, transport=transport)
+    async def handler(request):
+        fmt = (await request.json()).get("response_format") or {}
+        if fmt.get("type") == "json_schema":
+            body = {
+                "object": "error",
+                "message": "response_format json_schema is not supported by this server",
+                "type": "BadRequestError",
+                "param": None,
+                "code": 400,
+            }
+            return web.json_response(body, status=400)
+        content = '{"conversations": []}'
+        choice = {"index": 0, "message": {"role": "assistant", "content": content}}
+        return web.json_response({"choices": [{**choice, "finish_reason": "stop"}]})
+
+    server = serve(handler)
+    teacher = make_teacher("m", base_url=server.base_url, transport=transport)
 
     async def go():
         try:
@@ -110,7 +123,8 @@ def test_server_without_json_schema_support_falls_back(make_fake_teacher, transp
 
     first, second = asyncio.run(go())
     assert first.text == second.text == '{"conversations": []}'
-    assert fake.request_count == 3  # one refusal, then plain JSON mode for the rest of the run
+    assert len(server.seen) == 3  # one refusal, then the next mode for the rest of the run
+    assert teacher.response_format_mode == "json_object+schema"
 
 
 def test_routing_and_credentials(monkeypatch):

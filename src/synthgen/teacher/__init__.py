@@ -6,9 +6,19 @@ import os
 from typing import Any
 
 from synthgen.errors import ConfigError
-from synthgen.teacher.base import ChatRequest, Completion, Teacher, host_of
+from synthgen.teacher.base import DEFAULT_MAX_REPLY_BYTES, ChatRequest, Completion, Teacher
+from synthgen.teacher.urls import host_of, public_endpoint, validate_base_url
 
-__all__ = ["ChatRequest", "Completion", "Teacher", "host_of", "make_teacher", "route"]
+__all__ = [
+    "ChatRequest",
+    "Completion",
+    "Teacher",
+    "host_of",
+    "make_teacher",
+    "public_endpoint",
+    "route",
+    "validate_base_url",
+]
 
 # The usual key variables of providers litellm reaches; one of them must be set before a
 # run starts, so a missing key fails in milliseconds instead of after importing litellm.
@@ -66,11 +76,16 @@ def make_teacher(
     timeout: float = 120.0,
     max_connections: int = 64,
     transport: str = "aiohttp",
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
 ) -> Teacher:
     """The backend for ``model``: OpenAI and OpenAI-compatible URLs over ``transport``
-    (direct aiohttp, or the openai SDK), other providers through litellm."""
+    (direct aiohttp, or the openai SDK), other providers through litellm. ``base_url`` is
+    checked first (ConfigError for anything but an http(s) URL with a host); replies over
+    ``max_reply_bytes`` fail with kind "too_large" (litellm: not enforced)."""
     if transport not in TRANSPORTS:
         raise ConfigError(f"unknown --transport {transport!r}: use {' or '.join(TRANSPORTS)}")
+    if base_url:
+        base_url = validate_base_url(base_url)  # before anything is imported or sent
     check_credentials(model, base_url)
     if route(model, base_url) == "litellm":
         from synthgen.teacher.litellm_backend import LiteLLMTeacher
@@ -87,5 +102,6 @@ def make_teacher(
         api_key=os.environ.get("OPENAI_API_KEY"),
         timeout=timeout,
         max_connections=max_connections,
+        max_reply_bytes=max_reply_bytes,
     )
     return teacher

@@ -2,9 +2,52 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+
+from synthgen.errors import TeacherError
+from synthgen.redact import redact_registered, register_secret
+from synthgen.teacher.urls import host_of, public_endpoint, url_secrets, validate_base_url
+
+__all__ = [
+    "FORMAT_MODES",
+    "ChatRequest",
+    "Completion",
+    "OpenAICompatible",
+    "Teacher",
+    "clean_text",
+    "host_of",
+    "reply_text",
+    "request_body",
+]
+
+log = logging.getLogger("synthgen")
+
+# Replies are capped at this many bytes unless a backend is told otherwise (max_reply_bytes):
+# a reply of this size is hundreds of times what any request of synthgen asks for.
+DEFAULT_MAX_REPLY_BYTES = 8 * 1024 * 1024
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def reply_text(text: str) -> str:
+    """A teacher reply as it may be kept: the keys in use masked (a server can echo them in a
+    reply as well as in an error) and lone surrogates replaced (``clean_text``)."""
+    return clean_text(redact_registered(text))
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates (half an emoji: ``"\\ud83d"`` in a JSON reply decodes to
+    one) replaced by U+FFFD, so that it can be encoded, hashed, cached and written."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
 
 
 @dataclass(frozen=True)
@@ -37,25 +80,43 @@ class Completion:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Completion:
-        return cls(
-            text=d.get("text") or "",
-            finish_reason=d.get("finish_reason"),
-            prompt_tokens=int(d.get("prompt_tokens") or 0),
-            completion_tokens=int(d.get("completion_tokens") or 0),
-        )
+        """The completion ``to_dict`` made; ValueError if ``d`` has another shape."""
+        got = cls.from_cached(d)
+        if got is None:
+            raise ValueError("not a stored completion: expected text, finish_reason and counts")
+        return got
+
+    @classmethod
+    def from_cached(cls, d: object) -> Completion | None:
+        """Like ``from_dict``, but None for anything of another shape (a damaged or foreign
+        cache row is a miss, never a crash)."""
+        if not isinstance(d, dict):
+            return None
+        text, reason = d.get("text"), d.get("finish_reason")
+        counts = [d.get("prompt_tokens") or 0, d.get("completion_tokens") or 0]
+        if not isinstance(text, str) or not (reason is None or isinstance(reason, str)):
+            return None
+        if not all(type(n) is int and n >= 0 for n in counts):
+            return None
+        return cls(clean_text(text), reason, counts[0], counts[1])
 
 
 class Teacher(Protocol):
     model: str
-    endpoint: str  # what the cache key and the report name; a URL or "litellm:<provider>"
+    # What the cache key and the report name: a URL without credentials (public_endpoint),
+    # or "litellm:<provider>".
+    endpoint: str
 
     async def complete(self, request: ChatRequest) -> Completion: ...
 
     async def aclose(self) -> None: ...
 
 
-def request_body(model: str, request: ChatRequest, *, structured: bool) -> dict[str, Any]:
-    """The chat-completions body for ``request`` (``response_format`` only if ``structured``)."""
+def request_body(
+    model: str, request: ChatRequest, *, response_format: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The chat-completions body for ``request``, with ``response_format`` as given (the
+    request's own, or a degraded form of it; None sends none)."""
     body: dict[str, Any] = {
         "model": model,
         "messages": list(request.messages),
@@ -64,44 +125,102 @@ def request_body(model: str, request: ChatRequest, *, structured: bool) -> dict[
     }
     if request.max_tokens:
         body["max_tokens"] = request.max_tokens
-    if structured and request.response_format:
-        body["response_format"] = request.response_format
+    if response_format:
+        body["response_format"] = response_format
     return body
 
 
 OPENAI_URL = "https://api.openai.com/v1"
 
+# How structured output is asked for, best first. Each refusal steps down one: llama.cpp,
+# Ollama and others take a schema beside json_object; some take only json_object; the last
+# step sends none, and the lenient reply parser copes with free-form JSON.
+FORMAT_MODES = ("json_schema", "json_object+schema", "json_object", "none")
+_NAMES_FORMAT = re.compile(r"response[_ ]?format|json_schema|json_object", re.IGNORECASE)
+# Statuses that say nothing about the request's shape, whatever their body echoes.
+_NOT_ABOUT_SHAPE = frozenset({401, 403, 407, 408, 429})
+
+
+def degraded_format(wanted: dict[str, Any] | None, mode: str) -> dict[str, Any] | None:
+    """``wanted`` in the form ``mode`` allows: never better than asked for, never better
+    than the endpoint has accepted."""
+    if not wanted:
+        return None
+    kind = wanted.get("type")
+    if kind not in ("json_schema", "json_object"):
+        return wanted if mode != "none" else None  # "text" or unknown: as is, or nothing
+    step = max(FORMAT_MODES.index(mode), 0 if kind == "json_schema" else 2)
+    spec = wanted.get("json_schema")
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    if step == 1 and not isinstance(schema, dict):
+        step = 2  # nothing to put beside json_object
+    if step == 0:
+        return wanted
+    if step == 1:
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json_object"} if step == 2 else None
+
+
+def format_mode_of(sent: dict[str, Any] | None) -> str:
+    """The mode that produced ``sent``; a format of another type counts as json_object, so
+    that its refusal steps straight down to none."""
+    if not sent:
+        return "none"
+    if sent.get("type") == "json_schema":
+        return "json_schema"
+    return "json_object+schema" if "schema" in sent else "json_object"
+
 
 class OpenAICompatible:
-    """What the two OpenAI-compatible transports share: the endpoint, and the fallback for
-    servers that reject a json_schema ``response_format`` with a 400 (it is dropped for the
-    rest of the run on the first refusal; the lenient parser copes with free-form JSON).
-    Subclasses implement ``_send(request, structured)``."""
-
-    _structured = True
+    """What the two OpenAI-compatible transports share: the endpoint (validated, kept with
+    its credentials for sending only), and structured output degrading step by step on
+    endpoints that refuse it (FORMAT_MODES). The first refusal of any status whose body names
+    ``response_format`` steps down, for the rest of the run; ``response_format_mode`` says
+    where this endpoint stands. Subclasses implement ``_send(request, response_format)``."""
 
     def __init__(self, model: str, base_url: str | None) -> None:
         self.model = model
-        self.endpoint = (base_url or OPENAI_URL).rstrip("/")
-        self._where = host_of(self.endpoint)
+        self._base_url = validate_base_url(base_url) if base_url else OPENAI_URL
+        for secret in url_secrets(self._base_url):
+            register_secret(secret)
+        self.endpoint = public_endpoint(self._base_url)
+        self._where = host_of(self._base_url)
+        self.response_format_mode = FORMAT_MODES[0]
 
     async def complete(self, request: ChatRequest) -> Completion:
-        from synthgen.errors import TeacherError
+        # Ends: after a refusal the mode is below the one just used, and "none" sends nothing
+        # that can be refused.
+        while True:
+            sent = degraded_format(request.response_format, self.response_format_mode)
+            try:
+                return await self._send(request, response_format=sent)
+            except TeacherError as e:
+                if sent is None or not _refuses_format(e):
+                    raise
+                self._step_down(format_mode_of(sent), e)
 
-        try:
-            return await self._send(request, structured=self._structured)
-        except TeacherError as e:
-            if e.kind == "bad_request" and self._structured and request.response_format:
-                self._structured = False
-                return await self._send(request, structured=False)
-            raise
+    def _step_down(self, used: str, error: TeacherError) -> None:
+        # Requests in flight when the first refusal came back used the same mode; only the
+        # first of them steps down, the others retry with what it chose.
+        if FORMAT_MODES.index(self.response_format_mode) > FORMAT_MODES.index(used):
+            return
+        self.response_format_mode = FORMAT_MODES[FORMAT_MODES.index(used) + 1]
+        log.warning(
+            "%s refused response_format %s (%s); using %s for the rest of the run",
+            self._where,
+            used,
+            f"HTTP {error.status}",
+            self.response_format_mode,
+        )
 
-    async def _send(self, request: ChatRequest, *, structured: bool) -> Completion:
+    async def _send(
+        self, request: ChatRequest, *, response_format: dict[str, Any] | None
+    ) -> Completion:
         raise NotImplementedError
 
 
-def host_of(url: str) -> str:
-    """The host[:port] of an endpoint, for messages and reports (never a path or a query
-    string, which is where some gateways put keys)."""
-    parts = urlsplit(url)
-    return parts.netloc.rsplit("@", 1)[-1] or url
+def _refuses_format(error: TeacherError) -> bool:
+    status = error.status
+    if status is None or status < 400 or status in _NOT_ABOUT_SHAPE:
+        return False
+    return bool(_NAMES_FORMAT.search(error.detail))

@@ -6,14 +6,21 @@ returned. It is called synchronously from the asyncio loop for every request, so
 
 Durability: every ``put`` is its own committed transaction. With ``journal_mode=WAL`` and
 ``synchronous=NORMAL`` a commit hands the WAL frames to the OS without an fsync, so a crash or
-``kill -9`` of synthgen loses nothing that ``put`` returned; only an OS crash or power loss can
-drop the last few transactions (the database itself stays consistent either way).
+``kill -9`` of synthgen loses nothing that ``put`` returned True for; only an OS crash or power
+loss can drop the last few transactions (the database itself stays consistent either way).
+
+A cache that cannot be written (full disk, another process holding the write lock past
+``busy_timeout``) must not end a run that has paid for its replies: ``put`` then returns
+False, logs one warning, and stops trying for the rest of the session; reads go on.
+
+Privacy: replies can hold whatever the prompts held, so the folder is created 0700 and the
+files 0600 (SQLite gives the -wal and -shm files the database file's mode).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -25,6 +32,17 @@ from types import TracebackType
 from typing import Any
 
 from synthgen.errors import ConfigError
+from synthgen.teacher.base import Completion, clean_text
+from synthgen.teacher.cache_files import (
+    CACHE_FILENAME,
+    ENV_CACHE_DIR,
+    db_files,
+    default_cache_dir,
+    delete_cache,
+    make_private,
+    resolve_path,
+)
+from synthgen.teacher.cache_key import cache_key, refuse_secrets
 
 __all__ = [
     "CACHE_FILENAME",
@@ -35,19 +53,14 @@ __all__ = [
     "delete_cache",
 ]
 
-CACHE_FILENAME = "responses.sqlite"
-ENV_CACHE_DIR = "SYNTHGEN_CACHE_DIR"
+log = logging.getLogger("synthgen")
+
 SCHEMA_VERSION = 1
 
 # Hit counters are written in one transaction every FLUSH_EVERY gets or FLUSH_SECONDS, and on
 # info()/clear()/close(); a kill -9 loses at most that many hit counts, never a response.
 FLUSH_EVERY = 1000
 FLUSH_SECONDS = 2.0
-
-# Names compared after lower-casing and "-" -> "_"; "x_api_key" etc. are caught by the suffix.
-_SECRET_NAMES = frozenset(
-    {"api_key", "apikey", "authorization", "proxy_authorization", "headers", "extra_headers"}
-)
 
 _SQL_GET = "SELECT value FROM responses WHERE key = ?"
 _SQL_PUT = "INSERT OR REPLACE INTO responses (key, value, created, hits) VALUES (?, ?, ?, 0)"
@@ -87,92 +100,6 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-def _is_secret_name(name: str) -> bool:
-    norm = name.lower().replace("-", "_")
-    return norm in _SECRET_NAMES or norm.endswith("api_key")
-
-
-def _refuse_secrets(obj: Any, where: str, *, property_names: bool = False) -> None:
-    """Raise ValueError if any mapping key anywhere in ``obj`` names a secret.
-
-    Keys directly under a JSON-schema ``properties`` map are field names of the reply model
-    (a reply may well have a ``headers`` field), so they are not checked; their values are.
-    """
-    if isinstance(obj, Mapping):
-        for k, v in obj.items():
-            name = str(k)
-            if not property_names and _is_secret_name(name):
-                raise ValueError(
-                    f"refusing to {where} a field named {name!r}: credentials and headers must "
-                    "never be hashed into cache keys or stored in the cache"
-                )
-            _refuse_secrets(v, where, property_names=name == "properties" and not property_names)
-    elif isinstance(obj, (list, tuple)):
-        for item in obj:
-            _refuse_secrets(item, where)
-
-
-def _json_default(obj: Any) -> Any:
-    dump = getattr(obj, "model_dump", None)  # pydantic models (Message, reply schemas)
-    if callable(dump):
-        return dump(mode="json")
-    raise TypeError(f"cache_key: cannot serialise {type(obj).__name__} to canonical JSON")
-
-
-def cache_key(parts: Mapping[str, Any]) -> str:
-    """sha256 hex of the canonical JSON of ``parts``.
-
-    Pass everything that shapes the reply: endpoint, model, the fully rendered messages
-    (system prompt included), sampling params, response_format, request ordinal and run seed.
-    Raises ValueError if a field is named like a credential (api_key, authorization, headers).
-    """
-    _refuse_secrets(parts, "hash")
-    text = json.dumps(
-        parts,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        default=_json_default,
-    )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def default_cache_dir() -> Path:
-    """``$SYNTHGEN_CACHE_DIR`` if set, else the platform's user cache dir for synthgen."""
-    env = os.environ.get(ENV_CACHE_DIR, "").strip()
-    if env:
-        return Path(env).expanduser()
-    import platformdirs  # 17 ms: only when the default location is actually needed
-
-    return Path(platformdirs.user_cache_dir("synthgen"))
-
-
-def _resolve(path: str | os.PathLike[str] | None) -> Path:
-    if path is None:
-        return default_cache_dir() / CACHE_FILENAME
-    p = Path(path).expanduser()
-    return p / CACHE_FILENAME if p.is_dir() else p
-
-
-def _files(db: Path) -> list[Path]:
-    return [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
-
-
-def delete_cache(path: str | os.PathLike[str] | None = None) -> bool:
-    """Remove the cache files without opening them (for a corrupt cache); True if any existed."""
-    removed = False
-    for f in _files(_resolve(path)):
-        try:
-            f.unlink()
-            removed = True
-        except FileNotFoundError:
-            pass
-        except OSError as e:
-            raise ConfigError(f"cannot delete cache file {f}: {e.strerror or e}") from None
-    return removed
-
-
 class ResponseCache:
     """Completion dicts keyed by ``cache_key``; safe to share between synthgen processes.
 
@@ -180,8 +107,13 @@ class ResponseCache:
     ``default_cache_dir()``. Not for concurrent use from several threads.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path: Path = _resolve(path)
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, busy_timeout: float = 5.0
+    ) -> None:
+        self.path: Path = resolve_path(path)
+        self._busy_timeout = busy_timeout
+        # Why the last put() failed; once set, put() no longer tries (see the module doc).
+        self.write_error: str | None = None
         self._pending: dict[str, int] = {}  # key -> hits not yet written
         self._pending_total = 0
         self._dirty = False  # last_used not yet written
@@ -190,7 +122,7 @@ class ResponseCache:
         self.session_hits = 0
         self.session_misses = 0
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as e:
             raise ConfigError(
                 f"cannot create cache folder {self.path.parent}: {e.strerror or e}; "
@@ -198,11 +130,12 @@ class ResponseCache:
             ) from None
         if self.path.is_dir():
             raise ConfigError(f"cache path {self.path} is a folder, expected a file")
+        make_private(self.path)
         conn: sqlite3.Connection | None = None
         try:
             # isolation_level=None: autocommit, so each put() is committed when it returns.
             conn = sqlite3.connect(
-                self.path, isolation_level=None, timeout=5.0, check_same_thread=False
+                self.path, isolation_level=None, timeout=busy_timeout, check_same_thread=False
             )
             self._conn: sqlite3.Connection | None = conn
             self._setup(conn)
@@ -216,7 +149,7 @@ class ResponseCache:
 
     def _setup(self, conn: sqlite3.Connection) -> None:
         # busy_timeout: another synthgen process writing the same cache waits, not fails.
-        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
         # Only takes effect on a new file. Completions are ~0.5-4 KB: with 4 KB pages a 2 KB row
         # fills a page alone (measured: 84 MB for 20,000 x 2 KB), with 8 KB pages 56 MB.
         conn.execute("PRAGMA page_size = 8192")
@@ -251,10 +184,15 @@ class ResponseCache:
         conn.execute("SELECT name, value FROM meta LIMIT 0")
 
     def _unusable(self, e: sqlite3.Error) -> ConfigError:
-        # OperationalError: locked, read-only, I/O; any other DatabaseError: corrupt contents.
-        what = "cannot be used" if isinstance(e, sqlite3.OperationalError) else "is corrupt"
+        # OperationalError: locked, read-only, I/O: the paid replies in it are fine, so never
+        # advise deleting them. Any other DatabaseError: corrupt contents.
+        if isinstance(e, sqlite3.OperationalError):
+            return ConfigError(
+                f"cache file {self.path} cannot be used ({e}); free disk space or wait for the "
+                f"other synthgen process, or set {ENV_CACHE_DIR} to another folder"
+            )
         return ConfigError(
-            f"cache file {self.path} {what} ({e}); run `synthgen cache clear` "
+            f"cache file {self.path} is corrupt ({e}); run `synthgen cache clear` "
             f"or set {ENV_CACHE_DIR} to another folder"
         )
 
@@ -270,10 +208,10 @@ class ResponseCache:
         except sqlite3.Error as e:
             raise self._unusable(e) from None
         value: Any = None
-        if row is not None:
+        if row is not None and isinstance(row[0], (str, bytes)):
             try:
                 value = json.loads(row[0])
-            except ValueError:
+            except (ValueError, RecursionError):
                 value = None  # a damaged row is a miss; the next put() replaces it
         if not isinstance(value, dict):
             self.session_misses += 1
@@ -284,15 +222,48 @@ class ResponseCache:
         self._touch()
         return value
 
-    def put(self, key: str, value: Mapping[str, Any]) -> None:
-        """Store ``value`` (JSON-serialisable) under ``key``; committed before this returns."""
-        _refuse_secrets(value, "cache")
+    def get_completion(self, key: str) -> Completion | None:
+        """The stored :class:`Completion` for ``key``, or None; a row that is not a
+        completion (hand-edited, another version's) is a miss, never an error."""
+        value = self.get(key)
+        got = Completion.from_cached(value)
+        if got is None and value is not None:  # counted as a hit by get(): undo that
+            self._uncount(key)
+        return got
+
+    def _uncount(self, key: str) -> None:
+        self.session_hits -= 1
+        self.session_misses += 1
+        self._pending_total -= 1
+        self._pending[key] -= 1
+        if not self._pending[key]:
+            del self._pending[key]
+
+    def put(self, key: str, value: Mapping[str, Any]) -> bool:
+        """Store ``value`` (JSON-serialisable) under ``key``; True once committed.
+
+        False if the cache cannot be written (full disk, read-only, locked by another
+        process past ``busy_timeout``): the failure is logged once, ``write_error`` says why,
+        and later puts return False at once. A run keeps going without the cache.
+        ValueError for a value holding credentials (a bug, not a condition of the disk).
+        """
+        refuse_secrets(value, "cache")
+        if self.write_error is not None:
+            return False
         text = json.dumps(dict(value), ensure_ascii=False, separators=(",", ":"))
         try:
-            self._db().execute(_SQL_PUT, (key, text, time.time()))
+            self._db().execute(_SQL_PUT, (key, clean_text(text), time.time()))
         except sqlite3.Error as e:
-            raise self._unusable(e) from None
+            self.write_error = str(e)
+            log.warning(
+                "cannot write to the response cache %s (%s): going on without storing "
+                "replies there; the replies already stored are kept",
+                self.path,
+                e,
+            )
+            return False
         self._touch()
+        return True
 
     def _touch(self) -> None:
         self._dirty = True
@@ -331,7 +302,7 @@ class ResponseCache:
             meta = dict(conn.execute("SELECT name, value FROM meta").fetchall())
         except sqlite3.Error as e:
             raise self._unusable(e) from None
-        size = sum(f.stat().st_size for f in _files(self.path) if f.exists())
+        size = sum(f.stat().st_size for f in db_files(self.path) if f.exists())
         created, last_used = meta.get("created"), meta.get("last_used")
         return CacheInfo(
             path=self.path,

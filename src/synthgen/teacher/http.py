@@ -4,6 +4,10 @@ The chat-completions protocol is one JSON POST. Speaking it directly costs ≈0.
 request here, against 1.2-3 ms through the openai SDK (its request building and response
 models), and synthgen's throughput is bound by that CPU (BENCHMARKS.md). The SDK path stays
 available as ``--transport openai-sdk``.
+
+A reply is read in chunks and abandoned past ``max_reply_bytes`` (an endless chunked reply
+once took 3.7 GB of memory in 5.6 s); proxies come from HTTP(S)_PROXY / NO_PROXY like in the
+SDK transport (``trust_env``).
 """
 
 from __future__ import annotations
@@ -11,14 +15,31 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from synthgen.errors import TeacherError
-from synthgen.teacher.base import ChatRequest, Completion, OpenAICompatible, request_body
-from synthgen.teacher.errors_map import retry_after_seconds, status_error
+from synthgen.redact import register_secret
+from synthgen.teacher.base import (
+    DEFAULT_MAX_REPLY_BYTES,
+    ChatRequest,
+    Completion,
+    OpenAICompatible,
+    reply_text,
+    request_body,
+)
+from synthgen.teacher.errors_map import (
+    ERROR_BODY_LIMIT,
+    read_error_body,
+    retry_after_seconds,
+    status_error,
+    unparsable_reply,
+)
+from synthgen.teacher.urls import authorization_header, chat_url
 
 if TYPE_CHECKING:
     import aiohttp
+
+_CHUNK = 64 * 1024
 
 
 class HTTPTeacher(OpenAICompatible):
@@ -30,21 +51,28 @@ class HTTPTeacher(OpenAICompatible):
         api_key: str | None = None,
         timeout: float = 120.0,
         max_connections: int = 64,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     ) -> None:
         super().__init__(model, base_url)
-        self._url = f"{self.endpoint}/chat/completions"
+        self._url = chat_url(self._base_url)
         self._timeout = timeout
         self._max_connections = max_connections
-        # Held in memory only, sent only to the endpoint; never in a message or a file.
+        self.max_reply_bytes = max_reply_bytes
+        # Held in memory only, sent only to the endpoint; registered so that no message or
+        # file can show them, even when a server echoes them back.
         self._headers = {"Content-Type": "application/json"}
-        if api_key:
-            self._headers["Authorization"] = f"Bearer {api_key}"
+        auth = authorization_header(self._base_url, api_key)
+        if auth:
+            self._headers["Authorization"] = auth
+            register_secret(auth)
+        register_secret(api_key)
         for env, header in (
             ("OPENAI_ORG_ID", "OpenAI-Organization"),
             ("OPENAI_PROJECT_ID", "OpenAI-Project"),
         ):
             if os.environ.get(env):
                 self._headers[header] = os.environ[env]
+                register_secret(os.environ[env])
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
@@ -54,18 +82,22 @@ class HTTPTeacher(OpenAICompatible):
             connector=aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300),
             timeout=aiohttp.ClientTimeout(total=self._timeout),
             headers=self._headers,
+            trust_env=True,  # HTTP(S)_PROXY, NO_PROXY, as the SDK transport does
         )
         return self._session
 
-    async def _send(self, request: ChatRequest, *, structured: bool) -> Completion:
+    async def _send(
+        self, request: ChatRequest, *, response_format: dict[str, Any] | None
+    ) -> Completion:
         import aiohttp
 
-        body = request_body(self.model, request, structured=structured)
+        body = request_body(self.model, request, response_format=response_format)
         session = self._session or self._open()
         try:
             async with session.post(self._url, data=json.dumps(body)) as resp:
-                raw = await resp.read()
                 status, headers = resp.status, resp.headers
+                limit = self.max_reply_bytes if status < 400 else ERROR_BODY_LIMIT
+                raw = await self._read(resp, limit, whole=status < 400)
         except asyncio.TimeoutError:
             raise TeacherError(f"{self._where} timed out", kind="timeout") from None
         except aiohttp.ClientError as e:
@@ -78,9 +110,30 @@ class HTTPTeacher(OpenAICompatible):
                 model=self.model,
                 where=self._where,
                 retry_after=retry_after_seconds(headers),
-                detail=_server_message(raw),
+                body=read_error_body(raw),
             )
-        return _completion(raw, self._where)
+        return _completion(raw, self._where, headers.get("Content-Type", ""))
+
+    async def _read(self, resp: aiohttp.ClientResponse, limit: int, *, whole: bool) -> bytes:
+        """At most ``limit`` bytes of the body. Past it, a reply (``whole``) is abandoned with
+        a too_large error, the connection closed unread; an error body is just cut."""
+        if whole and resp.content_length is not None and resp.content_length > limit:
+            raise self._too_large(limit)
+        got = bytearray()
+        async for chunk in resp.content.iter_chunked(_CHUNK):
+            got += chunk
+            if len(got) > limit:
+                if whole:
+                    raise self._too_large(limit)
+                return bytes(got[:limit])
+        return bytes(got)
+
+    def _too_large(self, limit: int) -> TeacherError:
+        return TeacherError(
+            f"{self._where} sent a reply larger than {limit:,} bytes; stopped reading it "
+            "(raise max_reply_bytes if replies this large are expected)",
+            kind="too_large",
+        )
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -88,27 +141,21 @@ class HTTPTeacher(OpenAICompatible):
             self._session = None
 
 
-def _completion(raw: bytes, where: str) -> Completion:
+def _completion(raw: bytes, where: str, content_type: str) -> Completion:
     try:
         data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise unparsable_reply(raw, where, content_type) from None
+    try:
         choice = data["choices"][0]
         text = choice["message"].get("content") or ""
         usage = data.get("usage") or {}
+        reason = choice.get("finish_reason")
         return Completion(
-            text=text if isinstance(text, str) else "",
-            finish_reason=choice.get("finish_reason"),
+            text=reply_text(text) if isinstance(text, str) else "",
+            finish_reason=reason if isinstance(reason, str) else None,
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
         )
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         raise TeacherError(f"{where} sent a malformed response", kind="server") from None
-
-
-def _server_message(raw: bytes) -> str:
-    try:
-        err = json.loads(raw).get("error")
-    except (ValueError, AttributeError):
-        return ""
-    if isinstance(err, dict) and isinstance(err.get("message"), str):
-        return str(err["message"])
-    return ""

@@ -11,8 +11,10 @@ import os
 from typing import Any
 
 from synthgen.errors import TeacherError
-from synthgen.teacher.base import ChatRequest, Completion, request_body
-from synthgen.teacher.errors_map import retry_after_seconds, status_error
+from synthgen.redact import register_secret
+from synthgen.teacher.base import ChatRequest, Completion, reply_text, request_body
+from synthgen.teacher.errors_map import ErrorBody, retry_after_seconds, status_error
+from synthgen.teacher.urls import host_of, public_endpoint, url_secrets, validate_base_url
 
 
 def _import_litellm() -> Any:
@@ -35,14 +37,22 @@ class LiteLLMTeacher:
     def __init__(self, model: str, *, timeout: float = 120.0, api_base: str | None = None):
         self._litellm = _import_litellm()
         self.model = model
-        self.endpoint = f"litellm:{model.split('/', 1)[0]}" if api_base is None else api_base
-        self._where = model.split("/", 1)[0] if api_base is None else api_base
+        if api_base is not None:
+            api_base = validate_base_url(api_base)
+            for secret in url_secrets(api_base):
+                register_secret(secret)
+        # litellm reads the provider's key from its environment variable, whose value
+        # redact() already knows by name.
+        self.endpoint = (
+            f"litellm:{model.split('/', 1)[0]}" if api_base is None else public_endpoint(api_base)
+        )
+        self._where = model.split("/", 1)[0] if api_base is None else host_of(api_base)
         self._timeout = timeout
         self._api_base = api_base
 
     async def complete(self, request: ChatRequest) -> Completion:
         litellm = self._litellm
-        kwargs = request_body(self.model, request, structured=True)
+        kwargs = request_body(self.model, request, response_format=request.response_format)
         kwargs.update(timeout=self._timeout, num_retries=0)
         if self._api_base:
             kwargs["api_base"] = self._api_base
@@ -60,16 +70,18 @@ class LiteLLMTeacher:
                 ) from None
             response = getattr(e, "response", None)
             headers = getattr(response, "headers", None)
+            message = getattr(e, "message", None)
             raise status_error(
                 status,
                 model=self.model,
                 where=self._where,
                 retry_after=retry_after_seconds(headers),
+                body=ErrorBody(message=message if isinstance(message, str) else ""),
             ) from None
         choice = resp.choices[0]
         usage = getattr(resp, "usage", None)
         return Completion(
-            text=choice.message.content or "",
+            text=reply_text(choice.message.content or ""),
             finish_reason=choice.finish_reason,
             prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
             completion_tokens=getattr(usage, "completion_tokens", 0) or 0,

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Backoff:
-    """Jittered exponential backoff ("full jitter"), honouring the server's Retry-After."""
+    """Jittered exponential backoff ("full jitter"), honouring the server's Retry-After up
+    to ``max_retry_after`` seconds (Retry-After: 999999 once made each retry wait 300 s)."""
 
     base: float = 1.0
     cap: float = 60.0
     retries: int = 6
+    max_retry_after: float = 60.0
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         ceiling = min(self.cap, self.base * (2**attempt))
@@ -22,7 +24,8 @@ class Backoff:
         if retry_after is not None:
             # The server knows its window; a little jitter keeps a burst of 429s from
             # coming back at the same instant.
-            wait = max(wait, min(retry_after, self.cap * 5) + rng.uniform(0, 0.1 * ceiling))
+            hint = min(retry_after, self.max_retry_after)
+            wait = max(wait, hint + rng.uniform(0, 0.1 * ceiling))
         return wait
 
 
