@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from synthgen.curate.decontam import Decontaminator, gram_hashes, tokens
-from synthgen.curate.filters import Drop
+from synthgen.curate.decontam import Decontaminator, gram_hashes
+from synthgen.curate.drop import Drop
 from synthgen.data.example import Example
 from synthgen.errors import ConfigError, SeedError
 
@@ -92,9 +92,7 @@ def test_index_grows_after_lookups() -> None:
 
 
 def test_unsegmented_text_uses_characters() -> None:
-    assert tokens("机器学习很有趣，我们一起学习吧") == list("机器学习很有趣我们一起学习吧")
-    assert tokens("Hello, World!") == ["hello", "world"]
-    assert tokens("用Python训练") == ["用", "python", "训", "练"]
+    # How the text is cut into characters: tests/text/test_normalize.py (tokens).
     index = Decontaminator(ngram=13)
     index.add("今天早上去上海的火车晚点了一个小时，乘客们都很着急。", line=4)
     drop = index(_ex("火车怎么了？", "听说今天早上去上海的火车晚点了一个小时。"))

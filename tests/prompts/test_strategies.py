@@ -8,10 +8,10 @@ from collections import Counter
 
 import pytest
 
-from helpers import SAMPLES
 from synthgen import expand
 from synthgen.data.seeds import load_seeds
 from synthgen.errors import ConfigError
+from tests.helpers import SAMPLES
 
 
 def prompts(fake) -> list[str]:
@@ -42,7 +42,7 @@ def test_paraphrase_shows_one_seed_and_covers_all(make_fake_teacher, tmp_path):
 def test_evolve_rotates_operations(make_fake_teacher, tmp_path):
     fake = make_fake_teacher()
     run(fake, tmp_path, 15, template="evolve")
-    ops = [re.search(r"Evolution: (\w+)\.", p).group(1) for p in prompts(fake)]
+    ops = [m.group(1) for p in prompts(fake) if (m := re.search(r"Evolution: (\w+)\.", p))]
     assert sorted(ops[:5]) == ["broaden", "concretise", "constrain", "deepen", "reasoning"]
 
 

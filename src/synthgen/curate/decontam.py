@@ -10,7 +10,8 @@ Held-out messages shorter than ``ngram`` words are indexed whole when they have 
 ``min_words`` (8, as in GPT-3, which never went below 8): a held-out question of 9 words is
 contamination when it appears verbatim inside a generated message, but a 4-word "Thank you
 very much" is ordinary text, not a leak. Text that does not split into words (Chinese,
-Japanese, Thai) is cut into characters instead, so a 13-gram is 13 characters there.
+Japanese, Thai) is cut into characters instead, so a 13-gram is 13 characters there
+(``synthgen.text.normalize.tokens``).
 
 Memory: each distinct n-gram costs 12 bytes (an 8-byte blake2b hash in a sorted NumPy array
 plus the 4-byte line it first appeared on), not the ~100 bytes of a Python set or dict entry:
@@ -22,34 +23,21 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from array import array
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from synthgen.curate.drop import Drop
 from synthgen.errors import ConfigError
-from synthgen.text.dedup import normalize
+from synthgen.text.normalize import tokens
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-    from synthgen.curate.filters import Drop
     from synthgen.data.example import Example
 
-__all__ = ["Decontaminator", "gram_hashes", "tokens"]
-
-# Scripts written without spaces (Han, kana, Thai, Lao, Myanmar, Khmer): each character is a
-# token of its own, so a 13-gram there is 13 characters. Other text splits on whitespace.
-_UNSPACED = (
-    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
-)
-_TOKEN = re.compile(f"[{_UNSPACED}]|[^\\s{_UNSPACED}]+")
-
-
-def tokens(text: str) -> list[str]:
-    """Normalised words of ``text``; characters of scripts written without spaces."""
-    return _TOKEN.findall(normalize(text))
+__all__ = ["Decontaminator", "gram_hashes"]
 
 
 def _hash(gram: list[str]) -> int:
@@ -161,8 +149,6 @@ class Decontaminator:
         return int(self._lines[pos[first]]), sizes[first]
 
     def __call__(self, example: Example) -> Drop | None:
-        from synthgen.curate.filters import Drop
-
         match = self.find(m.content for m in example.turns)
         if match is None:
             return None

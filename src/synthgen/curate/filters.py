@@ -1,5 +1,5 @@
-"""Schema and quality filters. Each one keeps a candidate or names the reason it drops it
-(datatrove style): the reasons are counted into report.json and written to rejected.jsonl."""
+"""Schema and quality filters, and the prompt guard. Each one keeps a candidate or names the
+reason it drops it (a :class:`~synthgen.curate.drop.Drop`)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from synthgen.curate.drop import Drop
+from synthgen.curate.placeholders import placeholder_reason
 from synthgen.data.example import Example, Message
-
-
-@dataclass(frozen=True)
-class Drop:
-    """Why a candidate was dropped: a stable ``reason`` code and a human ``detail``."""
-
-    reason: str
-    detail: str = ""
+from synthgen.text.normalize import words
 
 
 def to_example(
@@ -27,7 +22,8 @@ def to_example(
 
     Rules: roles are system/user/assistant; an optional system message comes first (it is
     replaced by the dataset's own prompt, which must be the same on every line); then user and
-    assistant alternate, starting with user and ending with assistant; no content is empty.
+    assistant alternate, starting with user and ending with assistant; no content is empty
+    or broken (U+FFFD: a lone surrogate in the reply, or bytes lost on the way).
     """
     if not raw:
         return Drop("schema", "conversation has no messages")
@@ -43,6 +39,9 @@ def to_example(
             return Drop("schema", f"message {i + 1} has no text content")
         if not content.strip():
             return Drop("empty_content", f"message {i + 1} ({role}) is empty")
+        if "\ufffd" in content:
+            # Half an emoji or undecodable bytes: the text is not what the teacher meant.
+            return Drop("broken_text", f"message {i + 1} ({role}) has a broken character (U+FFFD)")
         expected = "user" if i % 2 == 0 else "assistant"
         if role != expected:
             return Drop("schema", f"message {i + 1} is {role}, expected {expected}")
@@ -80,7 +79,7 @@ _MAYBE_REFUSAL = re.compile(
 
 @dataclass(frozen=True)
 class QualityFilter:
-    """Refusals, disclaimers and length bounds on a built example."""
+    """Placeholders, refusals, disclaimers and length bounds on a built example."""
 
     min_chars: int = 1
     max_chars: int = 20_000
@@ -93,6 +92,11 @@ class QualityFilter:
         return cls(min_chars=max(1, min(sizes) // 4), max_chars=max(4 * max(sizes), 2_000))
 
     def __call__(self, example: Example) -> Drop | None:
+        for i, m in enumerate(example.turns, 1):
+            why = placeholder_reason(m.content)
+            if why is not None:
+                said = m.content if len(m.content) <= 40 else m.content[:37] + "..."
+                return Drop("placeholder", f"turn {i} ({m.role}) is {why}: {said!r}")
         for m in example.turns:
             if m.role == "assistant" and _MAYBE_REFUSAL.search(m.content):
                 hit = _REFUSAL.search(m.content)
@@ -106,20 +110,14 @@ class QualityFilter:
         return None
 
 
-def _words(text: str) -> list[str]:
-    from synthgen.text.dedup import normalize
-
-    return normalize(text).split()
-
-
-def _grams(words: Sequence[str], n: int) -> set[tuple[str, ...]]:
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+def _grams(toks: Sequence[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)}
 
 
 @functools.lru_cache(maxsize=4096)
 def _text_grams(text: str, n: int) -> frozenset[tuple[str, ...]]:
     """n-grams of a prompt or a shown example: the same texts recur across requests."""
-    return frozenset(_grams(_words(text), n))
+    return frozenset(_grams(words(text), n))
 
 
 class PromptGuard:
@@ -137,12 +135,12 @@ class PromptGuard:
 
     def __call__(self, example: Example) -> Drop | None:
         for m in example.turns:
-            words = _words(m.content)
-            grams = _grams(words, self.copy_n)
+            said = words(m.content)
+            grams = _grams(said, self.copy_n)
             if len(grams) >= 4:
                 for i, seen in enumerate(self._shown):
                     if len(grams & seen) >= 0.7 * len(grams):
                         return Drop("copies_example", f"{m.role} turn copies shown example {i + 1}")
-            if self._echo & _grams(words, self.echo_n):
+            if self._echo & _grams(said, self.echo_n):
                 return Drop("echo", f"{m.role} turn repeats the prompt's instructions")
         return None

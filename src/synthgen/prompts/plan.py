@@ -7,6 +7,7 @@ lets a re-run be served from the cache and a resumed run continue where it stopp
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,9 @@ from typing import Any
 
 from synthgen.data.example import Example
 from synthgen.errors import ConfigError
-from synthgen.prompts.attributes import Attributes, combinations
+from synthgen.prompts.attributes import Attributes, Combinations
+
+log = logging.getLogger("synthgen")
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,11 @@ class Planner:
         self._seed = seed
         self.strategies = list(strategies or [Strategy("default", 1, shots)])
         self._cycle = weighted_cycle([s.weight for s in self.strategies])
-        self._combos: list[list[dict[str, Any]]] = [
-            combinations(s.attributes, f"{seed}:{s.name}") if s.attributes else [{}]
-            for s in self.strategies
-        ]
+        self._combos = [Combinations(s.attributes, f"{seed}:{s.name}") for s in self.strategies]
+        for s, combos in zip(self.strategies, self._combos, strict=True):
+            note = combos.coverage_note(f"template {s.name!r}")  # more than a run could cover
+            if note is not None:
+                log.warning(note)
         self._passes: dict[str | None, dict[int, tuple[int, ...]]] = {}
         self.shots = max(s.shots for s in self.strategies)
 
@@ -127,11 +131,22 @@ class Planner:
         # this one's attribute combination, so combinations are covered before repeating.
         weight = self.strategies[strategy].weight
         uses = rounds * weight + self._cycle[:offset].count(strategy)
-        combos = self._combos[strategy]
         return RequestPlan(
             ordinal=ordinal,
             category=category,
             shots=shots,
             strategy=strategy,
-            attributes=dict(combos[uses % len(combos)]),
+            attributes=self._combos[strategy].at(uses),
         )
+
+    def attribute_notes(self, requests: int) -> list[str]:
+        """What to tell the user about attribute coverage, for a run of at most ``requests``
+        requests: one line per template whose combinations it cannot all use."""
+        total = sum(s.weight for s in self.strategies)
+        notes = []
+        for s, combos in zip(self.strategies, self._combos, strict=True):
+            share = -(-requests * s.weight // total)  # this template's requests, rounded up
+            note = combos.coverage_note(f"template {s.name!r}", share) if s.attributes else None
+            if note is not None:
+                notes.append(note)
+        return notes

@@ -14,7 +14,15 @@ A template is a Jinja2 file with YAML front matter that declares its defaults::
     ... {{ examples }} {{ n }} {{ system }} {{ category }} ...
 
 Rendering happens in Jinja's sandbox and the seeds arrive as data, so a seed containing
-``{{ 7*7 }}`` stays text: templates are code we trust, seeds are not.
+``{{ 7*7 }}`` stays text: templates are code we trust, seeds are not. For the same reason the
+section markers are the template's own: before compiling, each marker line of the template
+file becomes a secret token that the rendered text is split on, so a seed (or an accepted
+example shown in a later prompt) holding a ``<|system|>`` line stays text inside its message.
+Markers are therefore literal lines of the file, never produced by an expression.
+
+A file is a template only if it looks like one: a regular file of at most 256 KiB, front
+matter of known settings between ``---`` lines, and a ``<|user|>`` section. Anything else
+(``--template /etc/shadow``) is refused before a byte of it can reach a prompt.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -33,9 +42,13 @@ if TYPE_CHECKING:
     import jinja2
 
 SUFFIX = ".j2"
+MAX_TEMPLATE_BYTES = 256 * 1024
 _ROLE_MARK = re.compile(r"^<\|(system|user|assistant)\|>[ \t]*$", re.MULTILINE)
+# Unguessable, and never sent: data cannot contain it, so only the template splits messages.
+_TOKEN = f"\x00synthgen-section-{secrets.token_hex(16)}:"
+_SECTION = re.compile(re.escape(_TOKEN) + "(system|user|assistant)\x00")
 _BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
-_FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
+_FRONT = re.compile(r"\A---[ \t]*\n(?:(.*?)\n)?---[ \t]*\n", re.DOTALL)
 _DEFAULTS: dict[str, Any] = {
     "description": "",
     "temperature": 1.0,
@@ -49,6 +62,7 @@ _DEFAULTS: dict[str, Any] = {
     "reply": "conversations",
 }
 REPLY_KINDS = ("conversations", "json_object", "none")
+_KNOWN = frozenset(_DEFAULTS) | {"kind"}
 
 
 def builtin_dir() -> Path:
@@ -91,8 +105,10 @@ class Template:
         env = ImmutableSandboxedEnvironment(
             undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
         )
+        # Markers become the secret token before compiling (see the module doc).
+        body = _ROLE_MARK.sub(lambda m: f"{_TOKEN}{m.group(1)}\x00", self.body)
         try:
-            return env.from_string(self.body)
+            return env.from_string(body)
         except jinja2.TemplateSyntaxError as e:
             line = (e.lineno or 0) + self.body_offset
             raise TemplateError(f"{self.path}:{line}: template syntax error: {e.message}") from None
@@ -119,7 +135,7 @@ class Template:
 
 
 def _split_roles(text: str, path: Path) -> list[dict[str, str]]:
-    marks = list(_ROLE_MARK.finditer(text))
+    marks = list(_SECTION.finditer(text))
     if not marks:
         return [{"role": "user", "content": text.strip()}]
     messages = []
@@ -134,25 +150,47 @@ def _split_roles(text: str, path: Path) -> list[dict[str, str]]:
     return messages
 
 
-def parse_template(path: Path, name: str | None = None) -> Template:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise TemplateError(f"{path}: cannot read template: {e}") from None
-    settings = dict(_DEFAULTS)
-    body = text
-    m = _FRONT.match(text)
-    if m:
-        import yaml
+def _read(path: Path) -> str:
+    from synthgen.data.seed_readers import open_regular
 
-        try:
-            front = yaml.safe_load(m.group(1)) or {}
-        except yaml.YAMLError as e:
-            raise TemplateError(f"{path}: bad front matter: {e}".replace("\n", " ")) from None
-        if not isinstance(front, dict):
-            raise TemplateError(f"{path}: front matter must be a mapping of settings")
-        settings.update(front)
-        body = text[m.end() :]
+    with open_regular(
+        path, what="a template", error=TemplateError, max_bytes=MAX_TEMPLATE_BYTES
+    ) as f:
+        data = f.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TemplateError(f"{path}: not a template: not UTF-8 (byte {e.start + 1})") from None
+
+
+def _front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
+    """The settings and the body of a template file, or a TemplateError saying why the file
+    is not a template."""
+    m = _FRONT.match(text)
+    if m is None:
+        raise TemplateError(
+            f"{path}: not a template: it must start with front matter between '---' lines"
+        )
+    import yaml
+
+    try:
+        front = yaml.safe_load(m.group(1) or "") or {}
+    except yaml.YAMLError as e:
+        raise TemplateError(f"{path}: bad front matter: {e}".replace("\n", " ")) from None
+    if not isinstance(front, dict):
+        raise TemplateError(f"{path}: front matter must be a mapping of settings")
+    unknown = sorted(str(k) for k in front if k not in _KNOWN)
+    if unknown:
+        known = ", ".join(sorted(_KNOWN))
+        raise TemplateError(f"{path}: unknown front matter setting {unknown[0]!r} (known: {known})")
+    body = text[m.end() :]
+    if not any(mark.group(1) == "user" for mark in _ROLE_MARK.finditer(body)):
+        raise TemplateError(f"{path}: not a template: no '<|user|>' line starts a section")
+    return {**_DEFAULTS, **front}, body
+
+
+def parse_template(path: Path, name: str | None = None) -> Template:
+    settings, body = _front_matter(_read(path), path)
     try:
         tpl = Template(
             name=name or path.name.removesuffix(SUFFIX),
@@ -213,8 +251,6 @@ def load_template(name_or_path: str | Path) -> Template:
     ref = str(name_or_path)
     path = Path(ref)
     if path.suffix == SUFFIX or path.exists() or "/" in ref:
-        if not path.is_file():
-            raise TemplateError(f"{ref}: no such template file")
         tpl = parse_template(path)
     else:
         found = next(
