@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-real lint bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -15,14 +15,26 @@ demo: $(BIN)/python
 
 test: $(BIN)/python
 	$(BIN)/pip install --quiet ".[test]"
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy src/synthgen
-	$(BIN)/python -m pytest -q
+	$(BIN)/mypy tests scripts
+	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_sizes.py
+	$(BIN)/python scripts/flags_table.py --check
+	rm -f .coverage .coverage.*
+	$(BIN)/python -m pytest -q --cov --cov-report=term:skip-covered
+
+# A real model behind a real server (README: "A real model in the tests"). Builds, once, the
+# llama-cpp-python environment outside the repo (~/.cache/synthgen; minutes the first time).
+test-real: $(BIN)/python
+	$(BIN)/pip install --quiet ".[test]"
+	PY=$(PY) bash scripts/real_model/setup.sh
+	SYNTHGEN_REAL_REQUIRED=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/real
 
 bench: $(BIN)/python
 	$(BIN)/pip install --quiet .
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) build dist out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist out .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

@@ -39,7 +39,7 @@ def main() -> None:
     from synthgen.run.expand import prepare
     from synthgen.settings import Settings
     from synthgen.testing import demo_reply
-    from synthgen.text.dedup import DedupIndex
+    from synthgen.text.index import DedupIndex
 
     out = Path(tempfile.mkdtemp()) / "o"
     job = prepare(

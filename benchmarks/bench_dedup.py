@@ -19,7 +19,9 @@ import time
 from dataclasses import dataclass
 
 from synthgen.data.split import cluster_texts
-from synthgen.text.dedup import DedupIndex, Sketcher, shingle_hashes, shingles
+from synthgen.text.index import DedupIndex
+from synthgen.text.minhash import Sketcher, shingle_hashes
+from synthgen.text.normalize import shingles
 
 
 @dataclass

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from synthgen.text.dedup import shingles
+from synthgen.text.normalize import shingles
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

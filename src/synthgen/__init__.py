@@ -14,22 +14,23 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
+from synthgen._version import __version__ as __version__
+
 # A library logs; the application decides where it goes (the CLI's -v sends it to stderr).
 logging.getLogger("synthgen").addHandler(logging.NullHandler())
 
-__version__ = "0.1.0"
 
 _EXPORTS = {
     "expand": "run.expand",
     "aexpand": "run.expand",
-    "Result": "run.expand",
+    "Result": "run.result",
     "Settings": "settings",
     "Example": "data.example",
     "Message": "data.example",
     "load_seeds": "data.seeds",
     "SeedSet": "data.seeds",
-    "dedup": "text.dedup",
-    "DedupIndex": "text.dedup",
+    "dedup": "data.dedup",
+    "DedupIndex": "text.index",
     "split": "data.split",
     "write": "data.formats",
     "to_record": "data.formats",
@@ -78,6 +79,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from synthgen.data.dedup import dedup
     from synthgen.data.example import Example, Message
     from synthgen.data.formats import to_record, write
     from synthgen.data.seeds import SeedSet, load_seeds
@@ -96,10 +98,11 @@ if TYPE_CHECKING:
         TemplateError,
     )
     from synthgen.prompts.templates import load_template
-    from synthgen.run.expand import Result, aexpand, expand
+    from synthgen.run.expand import aexpand, expand
+    from synthgen.run.result import Result
     from synthgen.settings import Settings
     from synthgen.testing import FakeTeacher
-    from synthgen.text.dedup import DedupIndex, dedup
+    from synthgen.text.index import DedupIndex
 
 
 def __getattr__(name: str) -> Any:
