@@ -22,11 +22,12 @@ test: $(BIN)/python
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/check_sizes.py
 	$(BIN)/python scripts/flags_table.py --check
+	PY=$(PY) bash scripts/real_model/setup.sh
 	rm -f .coverage .coverage.*
-	$(BIN)/python -m pytest -q --cov --cov-report=term:skip-covered
+	SYNTHGEN_REAL_REQUIRED=1 $(BIN)/python -m pytest -q --cov --cov-report=term:skip-covered
 
-# A real model behind a real server (README: "A real model in the tests"). Builds, once, the
-# llama-cpp-python environment outside the repo (~/.cache/synthgen; minutes the first time).
+# The real-model suite alone (make test runs it too). Builds, once, the llama-cpp-python
+# environment outside the repo (~/.cache/synthgen; minutes the first time).
 test-real: $(BIN)/python
 	$(BIN)/pip install --quiet ".[test]"
 	PY=$(PY) bash scripts/real_model/setup.sh

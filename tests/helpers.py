@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from synthgen.text.normalize import shingles
 
@@ -30,11 +31,11 @@ def synthgen(
     )
 
 
-def read_jsonl(path: Path) -> list[dict]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
 
 
-def text(line: dict) -> str:
+def text(line: dict[str, Any]) -> str:
     """The compared text of a chat line: its turns without the system prompt."""
     return "\n".join(m["content"] for m in line["messages"] if m["role"] != "system")
 

@@ -7,6 +7,7 @@ import random
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
 
@@ -27,10 +28,10 @@ def distinct_texts(n: int, seed: int = 0, words: int = 40) -> list[str]:
     return [" ".join(rng.choices(vocab, k=words)) for _ in range(n)]
 
 
-def examples_of(texts: list[str], categories: list[str | None] | None = None) -> list[Example]:
+def examples_of(texts: list[str], categories: Sequence[str | None] | None = None) -> list[Example]:
     out = []
     for i, text in enumerate(texts):
-        meta = {"i": i}
+        meta: dict[str, object] = {"i": i}
         if categories is not None and categories[i] is not None:
             meta["category"] = categories[i]
         out.append(Example.from_pairs([("user", text)], system="sys", metadata=meta))
@@ -190,7 +191,7 @@ def test_stratified_per_category() -> None:
 
 
 def test_strata_with_remainders_still_sum_to_the_target() -> None:
-    categories: list[str | None] = ["x"] * 7 + ["y"] * 7 + ["z"] * 7
+    categories: list[str | None] = [*["x"] * 7, *["y"] * 7, *["z"] * 7]
     examples = examples_of(distinct_texts(21), categories)
     _, evals = split(examples, eval_fraction=0.1, balance_by="category")
     counts = Counter(e.metadata["category"] for e in evals)

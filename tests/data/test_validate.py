@@ -420,7 +420,7 @@ def test_token_counts_match_tiktoken() -> None:
 
 def test_message_token_formula() -> None:
     enc = get_encoding("o200k_base")
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"role": "system", "content": SYS},
         {"role": "user", "content": "hi", "name": "bob"},
         {"role": "assistant", "content": "Hello there.", "weight": 1},
