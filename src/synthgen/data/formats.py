@@ -27,7 +27,9 @@ from synthgen.errors import ConfigError
 __all__ = [
     "FORMATS",
     "SHAREGPT_FROM",
+    "TEMP_MARK",
     "detect_format",
+    "remove_stale_temps",
     "to_record",
     "write",
     "write_json",
@@ -80,11 +82,37 @@ def _umask() -> int:
     return mask
 
 
+# A temp file of an atomic write is ``.NAME.synthgen-tmp-XXXXXXXX`` beside NAME: hidden,
+# recognisably synthgen's, and named after its target, so a run can remove what a kill during
+# the write of one of its own files left behind (remove_stale_temps).
+TEMP_MARK = ".synthgen-tmp-"
+
+
+def remove_stale_temps(folder: str | os.PathLike[str], names: Iterable[str]) -> list[str]:
+    """Delete the temp files that a killed atomic write of one of ``names`` left in
+    ``folder`` (also the ``.NAME.XXXXXXXX.tmp`` of earlier versions); the names removed.
+    Call it only when no other writer of those names can be running."""
+    prefixes = tuple(f".{name}." for name in names)
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return []
+    removed = []
+    for entry in entries:
+        stem = entry.startswith(prefixes)
+        if stem and (TEMP_MARK in entry or entry.endswith(".tmp")):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, entry))
+                removed.append(entry)
+    return removed
+
+
 def _write_atomic(path: str | os.PathLike[str], write: Callable[[IO[str]], T]) -> T:
-    """Run ``write(file)`` on a temp file next to ``path``, then move it onto ``path``."""
+    """Run ``write(file)`` on a temp file next to ``path`` (flushed to disk), then move it
+    onto ``path``: a reader sees the old content or the new, never a part."""
     target = Path(path)
     folder = target.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             # mkstemp makes the file 0600; give it the mode a plain open() would have.
