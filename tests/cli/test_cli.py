@@ -205,26 +205,24 @@ def test_dry_run_sends_and_writes_nothing(make_fake_teacher, tmp_path):
 
 def test_other_jobs_folder_needs_force(tmp_path):
     out = tmp_path / "o"
-    out.mkdir()
+    job = ["expand", str(SAMPLES / "marv.jsonl"), "--model", "demo", "-q"]
+    args = [*job, "-o", str(out)]
+    assert synthgen(*args, "-n", "5").returncode == 0
     (out / "mine.txt").write_text("precious")
-    args = [
-        "expand",
-        str(SAMPLES / "marv.jsonl"),
-        "-n",
-        "5",
-        "--model",
-        "demo",
-        "-o",
-        str(out),
-        "-q",
-    ]
-    r = synthgen(*args)
+    r = synthgen(*args, "-n", "6")  # another job
     assert r.returncode == 2 and "--force" in r.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
-    assert synthgen(*args, "--force").returncode == 0
+    assert synthgen(*args, "-n", "6", "--force").returncode == 0
     assert (out / "mine.txt").read_text() == "precious"  # --force replaces our files only
     # The same job again: served from the folder's own state, no complaint.
-    assert synthgen(*args).returncode == 0
+    assert synthgen(*args, "-n", "6").returncode == 0
+    # A folder synthgen never wrote is refused, and --force is no way in (issue 10 item 1).
+    other = tmp_path / "p"
+    other.mkdir()
+    (other / "mine.txt").write_text("precious")
+    for extra in ([], ["--force"]):
+        r = synthgen(*job, "-n", "5", "-o", str(other), *extra)
+        assert r.returncode == 2 and "--force" not in r.stderr and "-o" in r.stderr
+    assert sorted(p.name for p in other.iterdir()) == ["mine.txt"]
 
 
 def test_templates_command():

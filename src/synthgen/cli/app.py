@@ -46,6 +46,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    # Subcommands inherit these from the group's context: -h works everywhere.
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 cache_app = typer.Typer(
     help="The response cache: what it holds, and clearing it.", no_args_is_help=True
@@ -53,6 +55,29 @@ cache_app = typer.Typer(
 app.add_typer(cache_app, name="cache")
 
 _verbose = False
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from synthgen._version import __version__
+
+        typer.echo(f"synthgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Turn a handful of seed examples into a clean, balanced fine-tuning dataset."""
+    from synthgen.cli.logs import setup_logging
+
+    setup_logging()  # warnings of every command reach stderr; expand's -v / -q change it
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -63,11 +88,14 @@ def _fail(message: str, code: int) -> NoReturn:
 
 
 def _run(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call the library; map its errors to one line on stderr and an exit code."""
+    """Call the library, its messages naming flags (not parameters); map its errors to one
+    line on stderr and an exit code."""
     from synthgen.errors import SynthgenError
+    from synthgen.settings.naming import flag_names
 
     try:
-        return fn(*args, **kwargs)
+        with flag_names():
+            return fn(*args, **kwargs)
     except SynthgenError as e:
         _fail(str(e), e.exit_code)
     except KeyboardInterrupt:
@@ -89,7 +117,14 @@ def expand(
         bool,
         typer.Option("--dry-run", help="Show the first prompts and the estimate; send nothing."),
     ] = False,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "-q",
+            "--quiet",
+            help="No progress, summary or warnings: only errors and why the run stopped.",
+        ),
+    ] = False,
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="Log retries and failures.")
     ] = False,
@@ -102,12 +137,10 @@ def expand(
     global _verbose
     _verbose = verbose
     from synthgen.cli.expand_flags import settings_from_flags
+    from synthgen.cli.logs import setup_logging
 
+    setup_logging(verbose=verbose, quiet=quiet)
     settings: Settings = _run(settings_from_flags, flags, command=_command_line())
-    if verbose:
-        import logging
-
-        logging.basicConfig(level=logging.INFO, format="synthgen: %(message)s", stream=sys.stderr)
     if dry_run:
         from synthgen.run.expand import dry_run_result, prepare
 
@@ -120,14 +153,22 @@ def expand(
             "synthgen: --model demo: a bundled local teacher writes placeholder text, "
             "to show the pipeline offline; use a real model for real data."
         )
+    from synthgen.cli.logs import printed
     from synthgen.cli.progress import run_with_progress
+    from synthgen.cli.summary import stop_line, summary_lines, warning_lines
 
-    show = not quiet and sys.stderr.isatty()
-    result = _run(run_with_progress, seeds, settings, show=show, notice=notice)
+    view = "off" if quiet else "bar" if sys.stderr.isatty() else "lines"
+    result = _run(run_with_progress, seeds, settings, view=view, notice=notice)
     if as_json:
         typer.echo(json.dumps(result.report, ensure_ascii=False, indent=2))
+    lines = [] if quiet else summary_lines(result.report, result.out_dir)
     if not quiet:
-        _print_summary(result)
+        lines += warning_lines(result.report, shown=printed())
+    stopped = stop_line(result.report)  # printed even with -q: why there is less than n
+    if stopped:
+        lines.append(stopped)
+    if lines:
+        typer.echo("\n".join(lines), err=True)
     if not result.complete:
         raise typer.Exit(1)
 
@@ -138,26 +179,6 @@ def _command_line() -> str:
     from synthgen.redact import redact
 
     return redact(shlex.join(["synthgen", *sys.argv[1:]]))
-
-
-def _print_summary(result: Result) -> None:
-    r = result.report
-    rejected = r["rejected"]["by_reason"]
-    reasons = ", ".join(f"{k} {v}" for k, v in rejected.items()) or "none"
-    out, req, split = result.out_dir, r["requests"], r["split"]
-    lines = [
-        f"wrote {out}/train.jsonl ({split['train']}) and {out}/eval.jsonl ({split['eval']})",
-        f"requests: {req['sent']} sent to the teacher, {req['cache_hits']} from cache, "
-        f"{req['retries']} retries, {req['failed']} failed; {r['replies']} replies curated, "
-        f"{r['candidates']} candidates, {r['accepted']} accepted",
-        f"rejected {r['rejected']['total']}: {reasons}",
-        f"tokens {r['tokens']['prompt']:,} in / {r['tokens']['completion']:,} out"
-        + (f"; cost ≈ ${r['cost_usd']:.4f}" if r["cost_usd"] else "")
-        + f"; {r['wall_time_s']:.1f}s",
-    ]
-    if not result.complete:
-        lines.append(f"stopped early ({r['stop']['reason']}): {r['stop']['detail']}")
-    typer.echo("\n".join(lines), err=True)
 
 
 def _print_dry_run(result: Result, as_json: bool) -> None:
@@ -200,12 +221,22 @@ def validate(
     model: Annotated[
         str, typer.Option(help="Model the data is for (token limit, encoding).")
     ] = "gpt-4o-mini",
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="The file's format: openai, trl, prompt-completion, sharegpt or alpaca "
+            "(left out: the format of its first line).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
 ) -> None:
-    """Check a fine-tuning file the way the OpenAI cookbook does; exit 1 on errors."""
+    """Check a fine-tuning file against the rules of its format (the OpenAI cookbook's
+    checks for openai chat files); exit 1 on errors."""
     from synthgen.data.validate import format_report, validate_file
 
-    report = _run(validate_file, file, model=model)
+    report = _run(validate_file, file, model=model, fmt=fmt)
     typer.echo(
         json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
         if as_json

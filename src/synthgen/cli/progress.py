@@ -1,4 +1,4 @@
-"""Running a job from the terminal: a progress bar on stderr and a clean Ctrl-C."""
+"""Running a job from the terminal: progress on stderr (cli/live.py) and a clean Ctrl-C."""
 
 from __future__ import annotations
 
@@ -6,74 +6,53 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
+from typing import Literal
 
+from synthgen.cli.live import Bar, Lines
 from synthgen.run.control import RunControl
 from synthgen.run.expand import Job, Result, prepare, run_job
-from synthgen.run.stats import RunStats
 from synthgen.settings import Settings
+
+View = Literal["bar", "lines", "off"]
 
 
 def run_with_progress(
-    seeds: Path, settings: Settings, *, show: bool, notice: str | None = None
+    seeds: Path, settings: Settings, *, view: View = "off", notice: str | None = None
 ) -> Result:
-    """Check everything, then (and only then) say ``notice`` and run."""
+    """Check everything, then (and only then) say ``notice`` and run, showing progress as
+    ``view`` says: a bar (a terminal), plain lines (anywhere else) or nothing (-q)."""
     job = prepare(seeds, settings)
     if notice:
         print(notice, file=sys.stderr, flush=True)
-    return asyncio.run(_run(job, show=show))
+    return asyncio.run(_run(job, view=view))
 
 
-async def _run(job: Job, *, show: bool) -> Result:
+async def _run(job: Job, *, view: View) -> Result:
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
     control = RunControl()
 
-    def on_sigint() -> None:
-        # The first Ctrl-C stops cleanly (state saved, resume hint printed); a second one,
-        # or one before the engine started, cancels.
-        if not control.interrupt() and main is not None:
+    def on_signal() -> None:
+        # The first Ctrl-C (or SIGTERM, SIGHUP) stops cleanly: nothing more is sent, paid
+        # replies in flight may land in the cache (bounded), state saved, resume hint
+        # printed. A second one stops at once; a third, or one before the engine started,
+        # cancels.
+        if not (control.drain() or control.interrupt()) and main is not None:
             main.cancel()
 
-    loop.add_signal_handler(signal.SIGINT, on_sigint)
+    signals = [signal.SIGINT, signal.SIGTERM]
+    hangup = getattr(signal, "SIGHUP", None)
+    if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
+        signals.append(hangup)  # not under nohup, which asks to survive the hangup
+    for signum in signals:
+        loop.add_signal_handler(signum, on_signal)
     try:
-        if not show:
+        if view == "off":
             return await run_job(job, control=control)
-        with _Bar(job.settings.n) as bar:
-            return await run_job(job, on_progress=bar.update, control=control)
+        with Bar(job.settings) if view == "bar" else Lines(job.settings) as shown:
+            return await run_job(job, on_progress=shown.update, control=control)
     except asyncio.CancelledError:
         raise KeyboardInterrupt from None
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
-
-
-class _Bar:
-    """accepted / n, with requests, rejections, rate and ETA; redrawn at most 10x a second."""
-
-    def __init__(self, total: int) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.progress = Progress(
-            TextColumn("[bold]accepted {task.completed}/{task.total}"),
-            BarColumn(),
-            TextColumn("{task.fields[info]}"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            refresh_per_second=10,
-        )
-        self.task = self.progress.add_task("expand", total=total, info="")
-
-    def __enter__(self) -> _Bar:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def update(self, stats: RunStats) -> None:
-        rate = stats.accepted / stats.elapsed if stats.elapsed > 0 else 0.0
-        info = (
-            f"requests {stats.requests} · rejected {stats.rejected_total} "
-            f"· failed {stats.failed} · {rate:.1f}/s"
-        )
-        self.progress.update(self.task, completed=stats.accepted, info=info)
+        for signum in signals:
+            loop.remove_signal_handler(signum)
