@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.prompts.judge import Judge
-from synthgen.run.engine import Engine, cache_key_for, curator_for, engine_config
+from synthgen.run.engine import Engine
 from synthgen.run.job import Job, prepare
 from synthgen.run.runner import Price
 from synthgen.run.stats import RunStats
+from synthgen.run.wiring import cache_key_for, curator_for, engine_config
 from synthgen.settings import Settings
 from synthgen.teacher import ChatRequest, Completion
 from synthgen.teacher.cache import ResponseCache

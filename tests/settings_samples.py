@@ -29,7 +29,7 @@ def changed_values(tmp: Path) -> dict[str, Any]:
     return {
         "n": 7,
         "out_dir": tmp / "elsewhere",
-        "model": "demo",
+        "model": "teacher-model",
         "base_url": "http://127.0.0.1:9/v1",
         "template": "persona:2,expand:1",
         "system": "Be brief; answer in 'one' line.",
@@ -48,7 +48,13 @@ def changed_values(tmp: Path) -> dict[str, Any]:
         "judge": "demo",
         "min_score": 7,
         "format": "sharegpt",
+        "max_tokens": 512,
     }
+
+
+# Reproduced by the card's command, but not part of the job's identity: a job whose replies
+# were cut resumes with a higher limit.
+REPRODUCED_NOT_IDENTITY = ("max_tokens",)
 
 
 def job_fingerprint(settings: Settings) -> str:

@@ -19,7 +19,12 @@ from synthgen.prompts.templates import Template, load_mix
 from synthgen.run.job import job_identity, seeds_digest
 from synthgen.settings import CLI_CONTEXT, Settings, reproduce_command, spec_of
 from synthgen.settings.spec import FILTERS, OUTPUT, PACING, STRATEGY, TEACHER
-from tests.settings_samples import SEEDS, changed_values, job_fingerprint
+from tests.settings_samples import (
+    REPRODUCED_NOT_IDENTITY,
+    SEEDS,
+    changed_values,
+    job_fingerprint,
+)
 
 # report.json's "settings" section before Settings became a pydantic model: same keys, same
 # order, same values.
@@ -57,6 +62,8 @@ PUBLIC_DEFAULTS: dict[str, Any] = {
     "cache": True,
     "force": False,
     "format": "openai",
+    "max_tokens": None,
+    "max_reply_bytes": 8 * 1024 * 1024,
 }
 
 
@@ -206,13 +213,15 @@ def test_only_identity_settings_make_another_job(tmp_path: Path) -> None:
         "force": True,
         "command": "synthgen expand x -n 5",
         "out_dir": tmp_path / "other",
+        "max_tokens": 100,
+        "max_reply_bytes": 4096,
     }
     for name, value in same.items():
         assert job_fingerprint(base.model_copy(update={name: value})) == job_fingerprint(base), name
     # Settings outside the identity that reach it by content: seeds' system, templates.
     other = {"system": "Be brief.", "template": "evolve", "min_score": 9}
     for name, value in {**changed_values(tmp_path), **other}.items():
-        if name == "out_dir":
+        if name == "out_dir" or name in REPRODUCED_NOT_IDENTITY:
             continue
         changed = base.model_copy(update={name: value})
         assert job_fingerprint(changed) != job_fingerprint(base), name

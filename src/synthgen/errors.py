@@ -7,7 +7,10 @@ The tree::
     │   ├── SeedError             a seeds file that cannot be read (names file:line)
     │   ├── TemplateError         unknown template, syntax error, bad front matter
     │   ├── ConfigError           flags that contradict each other or are out of range
-    │   └── OutputExistsError     OUT holds another job's files and --force was not given
+    │   ├── OutputExistsError     OUT holds another job's files and --force was not given,
+    │   │                         or files synthgen did not write, or is no place for output
+    │   ├── OutputInUseError      another run holds OUT's lock (the message names its pid)
+    │   └── DamagedStateError     OUT/.synthgen cannot be resumed as it is (names file:line)
     └── RunError                  failed at run time: exit code 1
         ├── TeacherError          a request to the teacher failed (kind says how)
         │   └── TeacherFatalError 401/403/404, out of credit: the whole run must stop
@@ -55,6 +58,15 @@ class ConfigError(InputError):
 
 class OutputExistsError(InputError):
     """The output folder holds files from a different job."""
+
+
+class OutputInUseError(InputError):
+    """Another run holds the output folder's lock; the message names its pid."""
+
+
+class DamagedStateError(InputError):
+    """The run state in OUT/.synthgen cannot be used as it is; the message names the file
+    and line, and what to do."""
 
 
 class RunError(SynthgenError):

@@ -65,7 +65,7 @@ def test_placeholder_turns_never_reach_the_dataset(
     contents = {m["content"] for row in written for m in row["messages"]}
     assert not contents & set(PLACEHOLDERS)  # 0 placeholder rows (before: 12 of 30)
     assert rejected(out)["placeholder"] >= 12
-    reasons = {row["reason"] for row in read_jsonl(out / "rejected.jsonl")}
+    reasons = {row["reason"] for row in read_jsonl(out / ".synthgen" / "rejected.jsonl")}
     assert "placeholder" in reasons
 
 
@@ -98,7 +98,7 @@ def test_hostile_replies_are_counted_rejections_not_crashes(
     assert r.returncode == 0, r.stderr
     by_reason = rejected(out)
     assert by_reason["unparseable"] >= 1 and by_reason["broken_text"] >= 1
-    drops = read_jsonl(out / "rejected.jsonl")
+    drops = read_jsonl(out / ".synthgen" / "rejected.jsonl")
     nested = next(d for d in drops if d["reason"] == "unparseable")
     assert "nested more than" in nested["detail"]
     written = rows(out)

@@ -28,7 +28,7 @@ def test_max_requests_exactly_reached(
     assert teacher.calls == engine.stats.sent == cap
     assert engine.stats.accepted == accepted and engine.stats.rejected_total == 0
     if stop is not None:
-        assert engine.stop_detail == f"--max-requests {cap} reached"
+        assert engine.stop_detail == f"max_requests={cap} reached"  # the library names parameters
 
 
 @pytest.mark.parametrize("cap,bought", [(1.0, 4), (1.01, 5)], ids=["at", "just-above"])
@@ -37,7 +37,7 @@ def test_max_cost_stops_buying_once_reached(tmp_path: Path, cap: float, bought: 
     job = make_job(tmp_path / "o", 500, concurrency=1)
     engine = run(make_engine(job, teacher, price=lambda pt, ct: 0.25, max_cost=cap))
     assert engine.stop_reason == "max_cost"
-    assert engine.stop_detail == f"--max-cost ${cap:g} reached"
+    assert engine.stop_detail == f"max_cost={cap!r} reached"
     assert teacher.calls == engine.stats.sent == bought
     assert engine.stats.cost_usd == 0.25 * bought
     # The reply that crossed the cap was paid for but not curated: it stays counted.
@@ -83,16 +83,18 @@ def test_yield_guard_at_its_boundary(tmp_path: Path, period: int, stop: str, rep
         assert engine.stop_detail.startswith("100% of the last 20 candidates were rejected")
 
 
-def test_budgets_read_what_is_bought_before_it_is_curated() -> None:
+def test_budgets_read_what_is_sent_and_bought_before_it_is_curated() -> None:
     ledger = Ledger(yield_window=4)
     budgets = Budgets(ledger, Stop(), max_requests=3, max_cost=1.0)
+    ledger.sent()
     ledger.bought(0, Purchase(10, 5, 0.5))
     ledger.bought(0, Purchase(3, 1, 0.25, judge=True))  # a judge call is not a request
-    ledger.failed(1)
+    ledger.sent()  # request 1: sent, no reply yet
     assert ledger.requests_used == 2 and ledger.spent == 0.75
-    assert budgets.may_send(in_flight=0) and not budgets.check_cost()
-    assert not budgets.may_send(in_flight=1)  # 2 used + 1 in flight: the cap
-    assert budgets.stop.reason is None  # the one in flight may still finish the job
+    assert budgets.may_send(in_flight=1) and not budgets.check_cost()
+    ledger.sent()  # request 2: the third sent, the cap
+    assert not budgets.may_send(in_flight=2)
+    assert budgets.stop.reason is None  # those in flight may still finish the job
     ledger.bought(2, Purchase(10, 5, 0.25))
     assert budgets.check_cost() and budgets.stop.reason == "max_cost"
     assert not budgets.may_send(in_flight=0)

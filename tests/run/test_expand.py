@@ -63,8 +63,9 @@ def test_tricky_teacher_gives_clean_balanced_data(make_fake_teacher, tmp_path):
         "schema",
     ):
         assert reasons.get(reason, 0) >= 1, (reason, reasons)
-    rejected = read_jsonl(out / "rejected.jsonl")
-    assert len(rejected) == result.report["rejected"]["total"]
+    rejected = read_jsonl(out / ".synthgen" / "rejected.jsonl")
+    # One row per rejected candidate; one row for what a reply brought past what was asked.
+    assert sum(r.get("count", 1) for r in rejected) == result.report["rejected"]["total"]
     assert {r["reason"] for r in rejected} == set(reasons)
 
 

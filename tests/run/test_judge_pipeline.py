@@ -33,7 +33,8 @@ def test_judge_drops_low_scores_and_reports_them(make_fake_teacher, tmp_path):
     assert judge["histogram"]["9"] >= 30 and judge["histogram"]["2"] >= 5
     assert judge["calls_sent"] >= judge["scored"]  # replies still in flight at the end count too
     assert all(ex.metadata["judge_score"] == 9 for ex in result.train)
-    rejected = [json.loads(x) for x in (tmp_path / "a" / "rejected.jsonl").read_text().splitlines()]
+    drops = (tmp_path / "a" / ".synthgen" / "rejected.jsonl").read_text()
+    rejected = [json.loads(x) for x in drops.splitlines()]
     assert any(r["reason"] == "low_score" and "2/10" in r["detail"] for r in rejected)
     # Judge verdicts are cached too: the same job again sends nothing at all.
     sent = fake.request_count

@@ -99,7 +99,7 @@ def test_rerun_is_served_from_cache_byte_identical(make_fake_teacher, tmp_path):
     r = synthgen(*args, "-o", str(tmp_path / "b"))
     assert r.returncode == 0, r.stderr
     assert fake.request_count == sent  # zero teacher calls
-    for f in ("train.jsonl", "eval.jsonl", "rejected.jsonl"):
+    for f in ("train.jsonl", "eval.jsonl", ".synthgen/rejected.jsonl"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
     report = json.loads((tmp_path / "b" / "report.json").read_text())
     assert report["requests"]["sent"] == 0 and report["requests"]["cache_hits"] >= 9
@@ -168,7 +168,7 @@ def test_final_failures_are_recorded(make_fake_teacher, tmp_path):
         "--json",
     )
     report = json.loads(r.stdout)
-    failures = read_jsonl(out / "failures.jsonl")
+    failures = read_jsonl(out / ".synthgen" / "failures.jsonl")
     assert report["requests"]["failed"] == len(failures) >= 1
     assert failures[0]["kind"] == "server" and failures[0]["status"] == 500
 

@@ -45,8 +45,13 @@ class Curator:
         seeds: Sequence[Example] = (),
         checks: Sequence[Callable[[Example], Drop | None]] = (),
         min_score: int = 0,
+        asked: Callable[[RequestPlan], int] | None = None,
     ) -> None:
         self.min_score = min_score
+        # How many conversations a request asked for: a reply's conversations past that are
+        # not read, and counted in one over_asked row (one reply of 1,000 once supplied a
+        # whole run).
+        self.asked = asked
         self.system = system
         self.quality = quality
         self.checks = list(checks)  # language, decontamination, ...
@@ -88,7 +93,19 @@ class Curator:
         guard = None
         if request is not None:
             guard = PromptGuard(request.messages[-1]["content"], request.shown)
-        for j, raw in enumerate(conversations):
+        limit = self._limit(plan, len(conversations))
+        if limit < len(conversations):
+            extra = len(conversations) - limit
+            out.candidates += extra
+            out.drops.append(
+                {
+                    "request": plan.ordinal,
+                    "reason": "over_asked",
+                    "detail": f"{extra} conversations past the {limit} asked for, not read",
+                    "count": extra,
+                }
+            )
+        for j, raw in enumerate(conversations[:limit]):
             out.candidates += 1
             verdict = self._verdict(plan, raw, self._meta(plan, j), guard, scores)
             if isinstance(verdict, Drop) and verdict.reason == "over_quota":
@@ -98,6 +115,9 @@ class Curator:
             else:
                 out.accepted.append(verdict)
         return out
+
+    def _limit(self, plan: RequestPlan, got: int) -> int:
+        return got if self.asked is None else min(got, self.asked(plan))
 
     def _meta(self, plan: RequestPlan, j: int) -> dict[str, Any]:
         meta: dict[str, Any] = {"request": plan.ordinal, "n": j, "seeds": list(plan.shots)}
@@ -128,7 +148,7 @@ class Curator:
         except ParseError:
             return {}
         out = {}
-        for j, raw in enumerate(conversations):
+        for j, raw in enumerate(conversations[: self._limit(plan, len(conversations))]):
             built = self._screen(raw, self._meta(plan, j))
             if isinstance(built, Example) and self.index.check(built.dedup_text()) is None:
                 out[j] = built

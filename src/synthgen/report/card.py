@@ -34,6 +34,7 @@ REASONS = {
     "copies_example": "a turn copied an example shown in the prompt",
     "echo": "a turn repeated the prompt's instructions",
     "over_quota": "its category already had its share",
+    "over_asked": "past the conversations the request asked for (not read)",
     "seed_copy": "a copy or near-copy of a seed",
     "exact_duplicate": "an exact duplicate of an accepted example",
     "near_duplicate": "a near-duplicate of an accepted example (MinHash)",

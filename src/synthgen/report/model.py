@@ -31,6 +31,7 @@ __all__ = [
     "Inspired",
     "Judge",
     "Rejected",
+    "Replayed",
     "Report",
     "Requests",
     "RunSettings",
@@ -84,6 +85,10 @@ class Teacher(_Section):
     model: str
     endpoint: str
     templates: list[TemplateUse]
+    max_tokens: int | None = None  # the reply limit every request carried
+    # How structured output was asked for at the end of the run: json_schema, or the step it
+    # fell back to when the endpoint refused it (json_object+schema, json_object, none).
+    response_format: str | None = None
 
 
 class RunSettings(BaseModel):
@@ -121,7 +126,7 @@ class Seeds(_Section):
 
 class Requests(_Section):
     total: int  # requests whose reply (or failure) was curated
-    sent: int  # sent to the teacher and answered, including replies that came too late to use
+    sent: int  # sent to the teacher, counted when sent (answered or not), across resumes
     cache_hits: int
     retries: int
     failed: int
@@ -137,6 +142,22 @@ class Rejected(_Section):
 class Tokens(_Section):
     prompt: int
     completion: int
+
+
+class Replayed(_Section):
+    """What a resumed run replayed from its journal: earlier runs' work, counted in the
+    report's totals but not done (or paid for) by the run that wrote it."""
+
+    requests: int
+    sent: int
+    cache_hits: int
+    retries: int
+    failed: int
+    replies: int
+    candidates: int
+    accepted: int
+    tokens: Tokens
+    cost_usd: float
 
 
 class Judge(_Section):
@@ -197,11 +218,13 @@ class Validation(_Section):
 class Report(_Section):
     """Everything a finished (or stopped) run did; ``as_json()`` is report.json."""
 
-    _absent_when_none = frozenset({"judge"})
+    _absent_when_none = frozenset({"judge", "replayed", "warnings"})
     schema_version: int = SCHEMA_VERSION
     synthgen_version: str = Field(default_factory=_version)
     complete: bool
     stop: Stop
+    # What the run warned about (also on stderr), e.g. a short eval split; absent: none.
+    warnings: list[str] | None = None
     teacher: Teacher
     settings: RunSettings
     seeds: Seeds
@@ -215,6 +238,7 @@ class Report(_Section):
     tokens: Tokens
     cost_usd: float
     judge: Judge | None = None  # only with --judge
+    replayed: Replayed | None = None  # only when the run resumed a journal
     quotas: dict[str, int]
     split: Split
     language: str | None

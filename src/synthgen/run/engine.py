@@ -11,37 +11,40 @@ stop early, :class:`FrontierPool` holds what later prompts may show.
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from synthgen.curate.curator import Curator, Outcome
 from synthgen.data.example import Example
 from synthgen.prompts.plan import Planner, RequestPlan
-from synthgen.run.budgets import Budgets, Stop, diagnose
+from synthgen.run.budgets import REPEATED_FAILURES, Budgets, Stop, diagnose
 from synthgen.run.frontier import FrontierPool
 from synthgen.run.journal import FailRecord, JournalRecord, RunState
 from synthgen.run.ledger import Ledger
 from synthgen.run.runner import Answer, CacheKey, Failure, Price, RequestRunner
+from synthgen.run.sendlog import SendLog
 from synthgen.run.stats import RunStats
 from synthgen.teacher import ChatRequest, Completion, Teacher
 from synthgen.teacher.pacing import Backoff
 
 if TYPE_CHECKING:
     from synthgen.prompts.judge import Judge
-    from synthgen.run.job import Job
     from synthgen.teacher.cache import ResponseCache
 
-__all__ = [
-    "Engine",
-    "EngineConfig",
-    "Failure",
-    "cache_key_for",
-    "curator_for",
-    "diagnose",
-    "engine_config",
-]
+__all__ = ["Engine", "EngineConfig", "Failure", "diagnose"]
+
+
+log = logging.getLogger("synthgen")
+
+# Rejected replies and candidates are kept to this many characters (journal, rejected.jsonl).
+EXCERPT_CHARS = 2_000
+
+# What _start answers for a request that would be sent with --max-requests reached.
+_OVER_BUDGET = object()
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,10 @@ class EngineConfig:
     seed: int = 0
     lag: int | None = None  # requests may only run this far ahead of curation (frontier)
     per_request: float = 5.0  # conversations a request asks for (mean over the mix)
+    repeated_failures: int = REPEATED_FAILURES  # identical failures in a row that stop it
+    # After drain() (the first Ctrl-C, SIGTERM or SIGHUP), how long replies in flight (paid
+    # for) may take to land in the cache before they are abandoned.
+    drain_timeout: float = 30.0
 
 
 BuildRequest = Callable[[RequestPlan, FrontierPool], ChatRequest]
@@ -95,6 +102,7 @@ class Engine:
             max_requests=config.max_requests,
             max_cost=config.max_cost,
             min_yield=config.min_yield,
+            repeated_failures=config.repeated_failures,
         )
         self.runner = RequestRunner(
             teacher=teacher,
@@ -110,10 +118,18 @@ class Engine:
             tpm=config.tpm,
             seed=config.seed,
             on_purchase=self._after_purchase,
+            on_send=self._sending,
         )
         self._frontier = 0  # next ordinal to curate
         # Finished requests (or a fatal error to re-raise), and None to wake the loop.
         self._done: asyncio.Queue[Answer | BaseException | None] = asyncio.Queue()
+        self._inflight: dict[int, asyncio.Task[None]] = {}
+        # Requests started that will be sent (no cached reply), not sent yet: they hold a
+        # place under --max-requests until they are sent (then they count) or cancelled.
+        self._reserved: set[int] = set()
+        self._next = 0  # next ordinal to start
+        self._draining = False  # drain(): replies in flight may land before the run ends
+        self.sends = SendLog(state.dir)
 
     @property
     def stats(self) -> RunStats:
@@ -141,75 +157,126 @@ class Engine:
                 self.pool.add(example, plan.category)
             self.ledger.count(record)
             self._frontier = record.i + 1
-        self.stats.resumed_from = self._frontier
+        self.ledger.restored(self.sends.count())
+        self.stats.resume(self._frontier)
+
+    def drain(self) -> None:
+        """Stop gracefully (the first Ctrl-C, SIGTERM, SIGHUP): send nothing more, and give
+        the replies in flight, which are paid for, up to ``drain_timeout`` seconds to land
+        in the cache, so that the resumed run does not buy them again."""
+        if self.stop.end("interrupted"):
+            self._draining = True
+            self.runner.stop_retrying()  # no retries either
+            for ordinal in self._reserved:  # started, but not sent yet: never sent
+                task = self._inflight.get(ordinal)
+                if task is not None:
+                    task.cancel()
+        self._done.put_nowait(None)
 
     def interrupt(self) -> None:
-        """Stop soon (Ctrl-C): in-flight requests are cancelled, curated work is kept."""
+        """Stop now (a second Ctrl-C): in-flight requests are cancelled, curated work is
+        kept."""
         self.stop.end("interrupted")
+        self._draining = False
+        for task in self._inflight.values():
+            task.cancel()
         self._done.put_nowait(None)
 
     # -- the loop -----------------------------------------------------------------------
     async def run(self) -> list[Example]:
-        inflight: dict[int, asyncio.Task[None]] = {}
+        inflight = self._inflight
         ready: dict[int, Answer] = {}
-        next_ordinal = self._frontier
-        window = max(4 * self.config.concurrency, 64)
-        if self.config.lag is not None:
-            # A request may show examples accepted from requests >= lag before it: those
-            # must be curated before it is rendered, whatever the timing.
-            window = min(window, self.config.lag)
+        self._next = self._frontier
         try:
             while not self.curator.done and self.stop.reason is None:
-                while (
-                    len(inflight) < min(self.runner.limit.value, self._still_needed())
-                    and next_ordinal - self._frontier < window
-                    and self.stop.reason is None
-                    and not self.curator.done
-                ):
-                    plan = self.planner.plan(next_ordinal)
-                    if not self.curator.full(plan.category) and not self.budgets.may_send(
-                        len(inflight)
-                    ):
-                        break
-                    next_ordinal += 1
-                    task = self._start(plan, ready)
-                    if task is not None:
-                        inflight[plan.ordinal] = task
+                self._send_more(ready)
                 if not inflight:
                     break
                 item = await self._done.get()
-                if item is None:  # interrupt(), or a budget reached
+                if item is None:  # drain(), interrupt(), or a budget reached
                     continue
                 if isinstance(item, BaseException):
                     raise item
                 del inflight[item.plan.ordinal]
                 ready[item.plan.ordinal] = item
-                self._drain(ready)
+                self._curate_ready(ready)
+                self.budgets.answered(item.result, fresh=not item.cached)
+            if self._draining and inflight:
+                await self._let_land()
         finally:
             for task in inflight.values():
                 task.cancel()
             if inflight:
                 await asyncio.gather(*inflight.values(), return_exceptions=True)
+            inflight.clear()
+            self.sends.close()
             self.ledger.settle()
             self.state.sync()
         if not self.curator.done:
             self.stop.end("exhausted")
         return self.curator.accepted
 
-    def _start(self, plan: RequestPlan, ready: dict[int, Answer]) -> asyncio.Task[None] | None:
-        """Send the request of ``plan``, or settle it at once: nothing to ask (its category is
-        full), or its reply is in the cache and needs no judge."""
+    def _send_more(self, ready: dict[int, Answer]) -> None:
+        """Start requests while the limits allow: the concurrency, what is still needed, the
+        window ahead of curation, and --max-requests."""
+        window = max(4 * self.config.concurrency, 64)
+        if self.config.lag is not None:
+            # A request may show examples accepted from requests >= lag before it: those
+            # must be curated before it is rendered, whatever the timing.
+            window = min(window, self.config.lag)
+        while (
+            len(self._inflight) < min(self.runner.limit.value, self._still_needed())
+            and self._next - self._frontier < window
+            and self.stop.reason is None
+            and not self.curator.done
+        ):
+            plan = self.planner.plan(self._next)
+            task = self._start(plan, ready)
+            if task is _OVER_BUDGET:
+                break
+            self._next += 1
+            if isinstance(task, asyncio.Task):
+                self._inflight[plan.ordinal] = task
+
+    async def _let_land(self) -> None:
+        """Wait (bounded; interrupt() ends it) for the requests in flight after drain()."""
+        tasks = list(self._inflight.values())
+        wait = self.config.drain_timeout
+        log.warning(
+            "stopping: waiting up to %gs for %d paid replies in flight to reach the cache "
+            "(interrupt again to stop at once)",
+            wait,
+            len(tasks),
+        )
+        await asyncio.wait(tasks, timeout=wait)
+
+    def _start(
+        self, plan: RequestPlan, ready: dict[int, Answer]
+    ) -> asyncio.Task[None] | object | None:
+        """Send the request of ``plan``; or settle it at once: nothing to ask (its category
+        is full), or its reply is in the cache and needs no judge; or _OVER_BUDGET when it
+        would be sent and --max-requests is reached (it is counted once sent: SendLog)."""
         if self.curator.full(plan.category):
             ready[plan.ordinal] = Answer(plan)
-            self._drain(ready)
+            self._curate_ready(ready)
             return None
         request = self.build_request(plan, self.pool)
         key, hit = self.runner.lookup(request, plan.ordinal)
         if hit is not None and self.runner.judge is None:
             ready[plan.ordinal] = Answer(plan, request, hit, cached=True)
-            self._drain(ready)
+            self._curate_ready(ready)
             return None
+        if hit is None:
+            if not self.budgets.may_send(len(self._inflight), pending=len(self._reserved)):
+                return _OVER_BUDGET
+            self._reserved.add(plan.ordinal)
         return asyncio.create_task(self._fetch(plan, request, key, hit))
+
+    def _sending(self, ordinal: int) -> None:
+        """Request ``ordinal`` is about to be sent: logged first, so a kill cannot lose it."""
+        self._reserved.discard(ordinal)
+        self.sends.append(ordinal)
+        self.ledger.sent()
 
     async def _fetch(
         self, plan: RequestPlan, request: ChatRequest, key: str, hit: Completion | None
@@ -221,6 +288,8 @@ class Engine:
         except BaseException as e:  # a fatal teacher error ends the whole run
             self._done.put_nowait(e)
             return
+        finally:
+            self._reserved.discard(plan.ordinal)  # cancelled before it was sent
         self._done.put_nowait(answer)
 
     def _still_needed(self) -> int:
@@ -237,7 +306,7 @@ class Engine:
             self._done.put_nowait(None)  # wake the loop: stop buying now
 
     # -- ordered curation ---------------------------------------------------------------
-    def _drain(self, ready: dict[int, Answer]) -> None:
+    def _curate_ready(self, ready: dict[int, Answer]) -> None:
         while self._frontier in ready and self.stop.reason is None:
             answer = ready.pop(self._frontier)
             self._frontier += 1
@@ -245,6 +314,8 @@ class Engine:
                 continue
             self._curate(answer)
         if self.on_progress is not None:
+            self.stats.concurrency = self.runner.limit.value
+            self.stats.concurrency_max = self.runner.limit.maximum
             self.on_progress(self.stats)
 
     def _curate(self, answer: Answer) -> None:
@@ -279,7 +350,7 @@ class Engine:
             ct=result.completion_tokens,
             cand=outcome.candidates,
             acc=outcome.accepted,
-            rej=outcome.drops,
+            rej=[bounded(row) for row in outcome.drops],
             sur=outcome.surplus,
             judge=judged.record() if judged is not None and judged.verdicts else None,
             cost=answer.cost,
@@ -288,60 +359,25 @@ class Engine:
         )
 
 
-# -- wiring a prepared job ----------------------------------------------------------------
-def engine_config(job: Job) -> EngineConfig:
-    s = job.settings
-    return EngineConfig(
-        concurrency=s.concurrency,
-        max_requests=s.max_requests,
-        max_cost=s.max_cost,
-        timeout=s.timeout,
-        backoff=Backoff(retries=s.retries),
-        rpm=s.rpm,
-        tpm=s.tpm,
-        min_yield=s.min_yield,
-        seed=s.seed,
-        lag=job.lag,
-        per_request=job.mean_per_request,
-    )
+def bounded(row: dict[str, Any]) -> dict[str, Any]:
+    """A rejected.jsonl row as the journal keeps it: what was rejected, cut to an excerpt of
+    EXCERPT_CHARS characters when longer (a 100 MB reply once made a 4 GB journal), with its
+    full length in ``chars``."""
+    key = "text" if "text" in row else "messages"
+    value = row.get(key)
+    if _size(value) <= EXCERPT_CHARS:
+        return row
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    rest = {k: v for k, v in row.items() if k != key}
+    return {**rest, "text": text[:EXCERPT_CHARS], "chars": len(text)}
 
 
-def curator_for(job: Job) -> Curator:
-    """A fresh curator for ``job``: its seeds, filters, quotas and dedup threshold."""
-    from synthgen.curate.filters import QualityFilter
-    from synthgen.text.index import DedupIndex
-
-    s = job.settings
-    return Curator(
-        system=job.seeds.system,
-        quality=QualityFilter.from_seeds(job.seeds.examples),
-        index=DedupIndex(threshold=s.dedup_threshold),
-        quotas=job.quotas,
-        balance_by=s.balance_by,
-        seeds=job.seeds.examples,
-        checks=job.checks,
-        min_score=s.min_score if s.judge else 0,
-    )
-
-
-def cache_key_for(seed: int) -> CacheKey:
-    """The response cache key of a request: everything that determines its reply (the
-    teacher's endpoint and model, the request, its ordinal and the run's seed), no secret."""
-    from synthgen.teacher.cache import cache_key
-
-    def key(teacher: Teacher, request: ChatRequest, ordinal: int) -> str:
-        return cache_key(
-            {
-                "endpoint": teacher.endpoint,
-                "model": teacher.model,
-                "messages": request.messages,
-                "temperature": request.temperature,
-                "max_tokens": request.max_tokens,
-                "response_format": request.response_format,
-                "extra": request.extra,
-                "ordinal": ordinal,
-                "seed": seed,
-            }
-        )
-
-    return key
+def _size(value: object) -> int:
+    """About how many characters ``value`` is as JSON; cheap for the usual conversation."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list) and len(value) <= 64:
+        contents = [m.get("content") if isinstance(m, dict) else None for m in value]
+        if all(isinstance(c, str) for c in contents):
+            return sum(len(c) + 40 for c in contents if isinstance(c, str))
+    return len(json.dumps(value, ensure_ascii=False, default=str))

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from synthgen.errors import ConfigError, RunError, TeacherFatalError
+from synthgen.errors import ConfigError, InputError, RunError, TeacherFatalError
 from synthgen.run.control import RunControl
-from synthgen.run.job import Job, SeedSource, prepare, seeds_section
+from synthgen.run.job import Job, SeedSource, prepare, seeds_section, shown_settings
 from synthgen.run.journal import RunState
 from synthgen.run.result import Result
 from synthgen.run.stats import RunStats
+from synthgen.run.teachers import open_judge, open_teacher
 from synthgen.settings import Settings, Transport
-from synthgen.teacher import Teacher
-
-if TYPE_CHECKING:
-    from synthgen.prompts.judge import Judge
+from synthgen.settings.model import DEFAULT_MAX_REPLY_BYTES
 
 __all__ = ["Interrupted", "Job", "Result", "aexpand", "expand", "prepare", "run_job"]
 
@@ -67,6 +63,8 @@ def expand(
     cache: bool = True,
     force: bool = False,
     format: str = "openai",
+    max_tokens: int | None = None,
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     on_progress: Callable[[RunStats], None] | None = None,
     dry_run: bool = False,
 ) -> Result:
@@ -77,8 +75,22 @@ def expand(
     type and default (None for ``model`` and ``base_url`` means the environment's default);
     ``synthgen expand --help`` says what each does. ``on_progress`` is called with the live
     counts; ``dry_run`` renders the first prompts and an estimate, and sends nothing."""
+    _no_running_loop()
     settings = Settings.from_parameters(locals())  # the parameters that are Settings fields
     return asyncio.run(_expand(seeds, settings, on_progress=on_progress, dry_run=dry_run))
+
+
+def _no_running_loop() -> None:
+    """asyncio.run() refuses to start inside a running loop with a bare RuntimeError; say
+    what to do instead."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # no loop running in this thread: the usual case
+        return
+    raise InputError(
+        "expand() cannot run inside a running event loop (a Jupyter notebook, an async "
+        "app): there, use `result = await aexpand(...)` with the same arguments"
+    )
 
 
 async def aexpand(
@@ -117,6 +129,8 @@ async def aexpand(
     cache: bool = True,
     force: bool = False,
     format: str = "openai",
+    max_tokens: int | None = None,
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     on_progress: Callable[[RunStats], None] | None = None,
     dry_run: bool = False,
 ) -> Result:
@@ -159,7 +173,7 @@ def dry_run_result(job: Job) -> Result:
     cost = estimate_cost(s.model, total_in, total_out)
     report = {
         "dry_run": True,
-        "settings": s.public(),
+        "settings": shown_settings(s).public(),
         "seeds": seeds_section(job.seeds),
         "estimate": {
             "requests": requests,
@@ -171,54 +185,6 @@ def dry_run_result(job: Job) -> Result:
     return Result(train=[], eval=[], report=report, complete=False, previews=previews)
 
 
-@contextlib.asynccontextmanager
-async def _teacher(settings: Settings, model: str, base_url: str | None) -> AsyncIterator[Teacher]:
-    from synthgen.teacher import make_teacher
-
-    teacher = make_teacher(
-        model,
-        base_url=base_url,
-        timeout=settings.timeout,
-        max_connections=settings.concurrency,
-        transport=settings.transport,
-    )
-    try:
-        yield teacher
-    finally:
-        await teacher.aclose()
-
-
-@contextlib.asynccontextmanager
-async def open_teacher(settings: Settings) -> AsyncIterator[Teacher]:
-    """The run's teacher; for ``--model demo``, the bundled placeholder teacher, in process."""
-    if settings.demo:
-        from synthgen.teacher.demo import demo_teacher
-
-        teacher: Teacher = demo_teacher(seed=settings.seed)
-        try:
-            yield teacher
-        finally:
-            await teacher.aclose()
-        return
-    async with _teacher(settings, settings.model, settings.base_url) as teacher:
-        yield teacher
-
-
-@contextlib.asynccontextmanager
-async def open_judge(settings: Settings, teacher: Teacher) -> AsyncIterator[Judge | None]:
-    """The LLM judge of --judge MODEL: the teacher itself when MODEL is the teacher's model,
-    else its own backend on the same endpoint rules."""
-    from synthgen.prompts.judge import Judge
-
-    if not settings.judge:
-        yield None
-    elif settings.judge == settings.model:
-        yield Judge(teacher, min_score=settings.min_score)
-    else:
-        async with _teacher(settings, settings.judge, settings.base_url) as own:
-            yield Judge(own, min_score=settings.min_score)
-
-
 async def run_job(
     job: Job,
     *,
@@ -226,7 +192,8 @@ async def run_job(
     control: RunControl | None = None,
 ) -> Result:
     """Run a prepared job and write its outputs; ``control`` lets the caller interrupt it."""
-    from synthgen.run.engine import Engine, cache_key_for, curator_for, engine_config
+    from synthgen.run.engine import Engine
+    from synthgen.run.wiring import cache_key_for, curator_for, engine_config
     from synthgen.teacher import check_credentials
     from synthgen.teacher.cache import ResponseCache
     from synthgen.teacher.pricing import estimate_cost
@@ -235,8 +202,11 @@ async def run_job(
     if not s.demo:
         check_credentials(s.model, s.base_url)
     if s.max_cost is not None and estimate_cost(s.model, 1000, 1000) is None:
+        from synthgen.settings.naming import setting
+
         raise ConfigError(
-            f"--max-cost needs a known price, and {s.model!r} has none in litellm's table"
+            f"{setting('max_cost')} needs a known price, and {s.model!r} has none in "
+            "litellm's table"
         )
     curator = curator_for(job)
     cache = ResponseCache() if s.cache else None
@@ -282,9 +252,5 @@ async def run_job(
 
 def _discard(state: RunState) -> None:
     """A run that failed before its first reply leaves no state behind, so the corrected
-    command is not refused as 'a different job'."""
-    import shutil
-
-    shutil.rmtree(state.dir, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        state.out_dir.rmdir()
+    command is not refused as 'a different job' (unless the job had written files before)."""
+    state.discard()

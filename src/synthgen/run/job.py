@@ -18,9 +18,18 @@ from synthgen.errors import ConfigError
 from synthgen.prompts.plan import Planner, RequestPlan, Strategy, quotas
 from synthgen.prompts.templates import Template, load_mix
 from synthgen.run.frontier import FrontierPool
+from synthgen.run.hints import balance_hint, eval_fraction_warning, warn
 from synthgen.run.journal import RunState
+from synthgen.run.sizing import (
+    FD_MARGIN,
+    concurrency_limit,
+    frontier_lag,
+    reply_token_limit,
+)
 from synthgen.settings import Settings
+from synthgen.settings.naming import setting
 from synthgen.teacher import ChatRequest
+from synthgen.teacher.pricing import max_output_tokens
 
 SeedSource = str | Path | Iterable[Example | Mapping[str, Any]]
 
@@ -39,6 +48,8 @@ class Job:
     lag: int | None = None  # frontier examples come from requests at least this far back
     checks: list[Any] = field(default_factory=list)  # extra filters: language, decontamination
     language: str | None = None  # the language replies must be in (None: not checked)
+    max_tokens: int | None = None  # every request's reply limit (run.sizing)
+    warnings: list[str] = field(default_factory=list)  # said on stderr, kept in the report
 
     @property
     def mean_per_request(self) -> float:
@@ -94,6 +105,7 @@ class Job:
         return ChatRequest(
             messages=tuple(messages),
             temperature=self.temperature(template),
+            max_tokens=self.max_tokens,
             response_format=response_format_for(template.reply),
             shown=tuple(m["content"] for ex in shown for m in ex["messages"]),
         )
@@ -110,9 +122,81 @@ def prepare(source: SeedSource, settings: Settings) -> Job:
     """Read and check everything; raise InputError subclasses before any side effect."""
     from synthgen.prompts.attributes import load_attributes
 
+    if settings.base_url and not settings.demo:
+        from synthgen.teacher import validate_base_url
+
+        validate_base_url(settings.base_url)  # ConfigError (exit 2) before anything else
     seeds = load_seeds(source, system=settings.system)
     mix = load_mix(settings.template)
     user_attrs = load_attributes(settings.attributes) if settings.attributes else {}
+    _check_options(settings, seeds, mix, user_attrs)
+    strategies = [
+        Strategy(
+            name=t.name,
+            weight=w,
+            shots=settings.shots or t.shots,
+            attributes=user_attrs if t.needs_attributes else t.attributes,
+        )
+        for t, w in mix
+    ]
+    planner = Planner(
+        seeds.examples, seed=settings.seed, balance_by=settings.balance_by, strategies=strategies
+    )
+    mean_per_request = sum((settings.per_request or t.per_request) * w for t, w in mix) / sum(
+        w for _, w in mix
+    )
+    warnings: list[str] = []
+    settings = settings.model_copy(
+        update={
+            "max_requests": settings.max_requests
+            or default_max_requests(settings.n, max(1, int(mean_per_request))),
+            "concurrency": _concurrency(settings, warnings),
+        }
+    )
+    for message in (eval_fraction_warning(settings), balance_hint(settings, seeds)):
+        if message is not None:
+            warn(warnings, message)
+    checks, language = extra_checks(settings, seeds)
+    state = RunState(settings.out_dir, job_identity(settings, seeds, mix, user_attrs))
+    resume = state.check(
+        force=settings.force,
+        inputs={
+            "seeds": seeds.path,
+            "decontaminate": settings.decontaminate,
+            "attributes": settings.attributes,
+        },
+        ordinals=(settings.max_requests or 0) * len(planner.categories),
+    )
+    uses_frontier = any(
+        (settings.frontier if settings.frontier is not None else t.frontier) > 0 for t, _ in mix
+    )
+    return Job(
+        settings=settings,
+        seeds=seeds,
+        mix=mix,
+        planner=planner,
+        quotas=quotas(planner.categories, settings.n),
+        state=state,
+        resume=resume,
+        # Fixed by the job (never by pacing flags), so that which accepted examples a request
+        # may show depends neither on timing nor on --concurrency; the engine never runs
+        # further ahead than this.
+        lag=frontier_lag(settings.n, mean_per_request) if uses_frontier else None,
+        checks=checks,
+        language=language,
+        max_tokens=settings.max_tokens
+        or reply_token_limit(
+            seeds.examples,
+            max(settings.per_request or t.per_request for t, _ in mix),
+            max_output_tokens(settings.model),
+        ),
+        warnings=warnings,
+    )
+
+
+def _check_options(
+    settings: Settings, seeds: SeedSet, mix: list[tuple[Template, int]], user_attrs: Any
+) -> None:
     for template, _ in mix:
         if template.needs_attributes and not user_attrs:
             raise ConfigError(
@@ -130,47 +214,19 @@ def prepare(source: SeedSource, settings: Settings) -> Job:
             raise ConfigError(
                 f"unknown --format {settings.format!r}: use one of {', '.join(FORMATS)}"
             )
-    strategies = [
-        Strategy(
-            name=t.name,
-            weight=w,
-            shots=settings.shots or t.shots,
-            attributes=user_attrs if t.needs_attributes else t.attributes,
-        )
-        for t, w in mix
-    ]
-    planner = Planner(
-        seeds.examples, seed=settings.seed, balance_by=settings.balance_by, strategies=strategies
+
+
+def _concurrency(settings: Settings, warnings: list[str]) -> int:
+    """--concurrency, within the connections this process may open."""
+    cap = concurrency_limit()
+    if cap is None or settings.concurrency <= cap:
+        return settings.concurrency
+    warn(
+        warnings,
+        f"{setting('concurrency', settings.concurrency)} is more than this process may open "
+        f"(its open-file limit, less {FD_MARGIN} for files); using {cap}",
     )
-    mean_per_request = sum((settings.per_request or t.per_request) * w for t, w in mix) / sum(
-        w for _, w in mix
-    )
-    settings = settings.model_copy(
-        update={
-            "max_requests": settings.max_requests
-            or default_max_requests(settings.n, max(1, int(mean_per_request)))
-        }
-    )
-    checks, language = extra_checks(settings, seeds)
-    state = RunState(settings.out_dir, job_identity(settings, seeds, mix, user_attrs))
-    resume = state.check(force=settings.force)
-    uses_frontier = any(
-        (settings.frontier if settings.frontier is not None else t.frontier) > 0 for t, _ in mix
-    )
-    return Job(
-        settings=settings,
-        seeds=seeds,
-        mix=mix,
-        planner=planner,
-        quotas=quotas(planner.categories, settings.n),
-        state=state,
-        resume=resume,
-        # Fixed by the concurrency, so that which accepted examples a request may show does
-        # not depend on timing; the engine never runs further ahead than this.
-        lag=max(32, 2 * settings.concurrency) if uses_frontier else None,
-        checks=checks,
-        language=language,
-    )
+    return cap
 
 
 def extra_checks(settings: Settings, seeds: SeedSet) -> tuple[list[Any], str | None]:
@@ -220,8 +276,9 @@ def job_identity(
 ) -> dict[str, Any]:
     """What makes two runs the same job (so the second resumes the first): the settings
     marked ``identity`` in Settings, with the seeds, the templates and the attribute lists by
-    content. Budgets and pacing are left out: changing them mid-job is fine."""
-    job = settings.identity()
+    content. Budgets and pacing are left out: changing them mid-job is fine. The endpoint is
+    its public form: credentials in --base-url never reach job.json."""
+    job = shown_settings(settings).identity()
     # By content: an edited held-out set makes another job.
     job["decontaminate"] = _file_digest(settings.decontaminate)
     # The bar matters only with a judge; one "judge" key keeps existing folders' fingerprints.
@@ -233,6 +290,23 @@ def job_identity(
         "attributes": attributes,
         **job,
     }
+
+
+def shown_settings(settings: Settings) -> Settings:
+    """``settings`` as they may be stored and shown (job.json, report.json, the card): the
+    base URL without credentials, and the command line without them either."""
+    from synthgen.teacher.urls import public_endpoint, url_secrets
+
+    url = settings.base_url
+    if not url:
+        return settings
+    public = public_endpoint(url)
+    command = settings.command
+    if command:
+        command = command.replace(url, public)
+        for secret in sorted(url_secrets(url), key=len, reverse=True):
+            command = command.replace(secret, "***")
+    return settings.model_copy(update={"base_url": public, "command": command})
 
 
 def _file_digest(path: Path | None) -> str | None:

@@ -10,6 +10,10 @@ spending at once, so a purchase is held under its request's ordinal until the re
 over; :meth:`Ledger.settle` counts the purchases of requests that were never curated (their
 replies arrived while the run was stopping: paid for, and in the cache for the next run).
 Retries and faults are held and handed over the same way, so they too survive a resume.
+
+The one count that is not the journal's: requests *sent*, which move when a request is sent
+(:meth:`Ledger.sent`) and are restored from the send log (run.sendlog), so that a request
+whose reply a kill lost is still counted, and budgets hold across kills.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ __all__ = ["Ledger", "Purchase"]
 # Rejections that say the reply as a whole was unusable; they count towards the yield guard
 # only when the reply had no candidates at all (a reply is one vote, not one per candidate).
 _WHOLE_REPLY = ("unparseable", "truncated")
+# Conversations past what a request asked for say nothing of the teacher's yield.
+_NOT_A_VOTE = ("over_asked",)
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,6 @@ class _Open:
     purchases: list[Purchase] = field(default_factory=list)
     retries: int = 0
     faults: Counter[str] = field(default_factory=Counter)
-    used: bool = False  # the teacher answered it or it failed: one request of the budget
 
 
 class Ledger:
@@ -56,34 +61,36 @@ class Ledger:
         self.settled: list[Purchase] = []  # purchases counted by settle(), not journaled
         self._balance_by = balance_by
         self._open: dict[int, _Open] = {}
-        self._open_used = 0
+        # Requests the replayed journal says were sent (replies not from the cache, and
+        # failures): the count of journals older than the send log (run.sendlog).
+        self._journal_sends = 0
 
     # -- as requests are answered ---------------------------------------------------------
-    def bought(self, ordinal: int, purchase: Purchase) -> None:
-        entry = self._open.setdefault(ordinal, _Open())
-        entry.purchases.append(purchase)
-        if not purchase.judge:
-            self._use(entry)
+    def sent(self) -> None:
+        """A request is about to be sent to the teacher: it counts from now (run.sendlog)."""
+        self.stats.sent += 1
 
-    def failed(self, ordinal: int) -> None:
-        """A request failed for good; its record will say so when its turn comes."""
-        self._use(self._open.setdefault(ordinal, _Open()))
+    def restored(self, logged: int | None) -> None:
+        """The journal has been replayed; ``logged`` requests were sent by earlier runs
+        (None: no send log, so the journal's count stands)."""
+        self.stats.sent = self._journal_sends if logged is None else logged
+
+    def bought(self, ordinal: int, purchase: Purchase) -> None:
+        self._open.setdefault(ordinal, _Open()).purchases.append(purchase)
 
     def fault(self, ordinal: int, kind: str) -> None:
         self._open.setdefault(ordinal, _Open()).faults[kind] += 1
+        self.stats.live_faults[kind] += 1  # for the live view: this run's, at once
 
     def retry(self, ordinal: int) -> None:
         self._open.setdefault(ordinal, _Open()).retries += 1
-
-    def _use(self, entry: _Open) -> None:
-        if not entry.used:
-            entry.used = True
-            self._open_used += 1
+        self.stats.live_retries += 1
 
     @property
     def requests_used(self) -> int:
-        """Teacher requests answered or failed, curated or waiting for their turn."""
-        return self.stats.sent + self.stats.failed + self._open_used
+        """Teacher requests sent, by this run and the earlier runs of its job, answered or
+        not (counted when sent: see run.sendlog)."""
+        return self.stats.sent
 
     @property
     def spent(self) -> float:
@@ -94,21 +101,20 @@ class Ledger:
     # -- the one counting path ------------------------------------------------------------
     def count(self, record: JournalRecord) -> None:
         """Count a journal record, live or replayed; it takes over what its request did."""
-        entry = self._open.pop(record.i, None)
-        if entry is not None and entry.used:
-            self._open_used -= 1
+        self._open.pop(record.i, None)
         s = self.stats
         s.requests += 1
         s.retries += record.retries
         s.faults.update(record.faults)
         if record.fail is not None:
             s.failed += 1
+            self._journal_sends += 1
             return
         s.replies += 1
         if record.src == "cache":
             s.cache_hits += 1
         else:
-            s.sent += 1
+            self._journal_sends += 1
             s.prompt_tokens += record.pt
             s.completion_tokens += record.ct
             s.cost_usd += record.cost or 0.0
@@ -126,12 +132,16 @@ class Ledger:
 
     def _count_candidates(self, record: JournalRecord) -> None:
         s = self.stats
-        reasons = Counter(row["reason"] for row in record.rej)
+        reasons: Counter[str] = Counter()
+        for row in record.rej:  # a row may stand for several candidates (over_asked)
+            reasons[row["reason"]] += row.get("count", 1)
         s.rejected.update(reasons)
         for example in record.acc:
             category = example.metadata.get(self._balance_by) if self._balance_by else None
             s.per_category[str(category) if category is not None else "all"] += 1
         for reason in reasons.elements():
+            if reason in _NOT_A_VOTE:
+                continue
             if reason not in _WHOLE_REPLY or record.cand == 0:
                 self.recent.append(reason)
         self.recent.extend(["accepted"] * len(record.acc))
@@ -149,9 +159,7 @@ class Ledger:
                     s.judge_calls += 1
                     s.judge_tokens += p.prompt_tokens + p.completion_tokens
                 else:
-                    s.sent += 1
                     s.prompt_tokens += p.prompt_tokens
                     s.completion_tokens += p.completion_tokens
                 self.settled.append(p)
         self._open.clear()
-        self._open_used = 0

@@ -24,6 +24,8 @@ from synthgen.report.model import (
     TemplateUse,
     Validation,
 )
+from synthgen.run.hints import eval_shortfall, warn
+from synthgen.run.outdir import DATA_FILES
 from synthgen.run.result import Result
 from synthgen.settings import reproduce_command
 
@@ -43,11 +45,17 @@ def write_outputs(job: Job, engine: Engine, *, started: float) -> Result:
     )
     train_records = [to_record(e, s.format) for e in train]
     eval_records = [to_record(e, s.format) for e in evals]
+    job.state.claim(DATA_FILES)  # in job.json before they exist: --force deletes only these
     write_jsonl(out / "train.jsonl", train_records)
     write_jsonl(out / "eval.jsonl", eval_records)
     write_metadata(out, train, evals)
-    write_jsonl(out / "rejected.jsonl", job.state.rejected())
-    write_jsonl(out / "failures.jsonl", job.state.failures())
+    # Beside the journal, not beside the data: what `hf upload --exclude ".synthgen/*"` keeps.
+    write_jsonl(job.state.rejected_path, job.state.rejected())
+    write_jsonl(job.state.failures_path, job.state.failures())
+    warnings = list(job.warnings)
+    short = eval_shortfall(accepted, len(evals), s.eval_fraction)
+    if short is not None:
+        warn(warnings, short)
     report = build_report(
         job,
         engine,
@@ -56,12 +64,17 @@ def write_outputs(job: Job, engine: Engine, *, started: float) -> Result:
             train=_validation(train_records, s.format), eval=_validation(eval_records, s.format)
         ),
         started=started,
+        warnings=warnings,
     )
     data = report.as_json()
     write_json(out / "report.json", data)
-    card = dataset_card(report, command=s.command or reproduce_command(s, job.seeds.path))
+    from synthgen.run.job import shown_settings
+
+    shown = shown_settings(s)
+    card = dataset_card(report, command=shown.command or reproduce_command(shown, job.seeds.path))
     # Each line gets a newline after it, and the card already ends with one.
     write_text_lines(out / "README.md", [card.removesuffix("\n")])
+    job.state.release()  # the run is over: the folder is free for the next one
     return Result(
         train=train,
         eval=evals,
@@ -73,16 +86,30 @@ def write_outputs(job: Job, engine: Engine, *, started: float) -> Result:
 
 
 def build_report(
-    job: Job, engine: Engine, *, sizes: Split, validation: Validation, started: float
+    job: Job,
+    engine: Engine,
+    *,
+    sizes: Split,
+    validation: Validation,
+    started: float,
+    warnings: list[str] | None = None,
 ) -> Report:
     """The run's report, checked against the Report model: a counter renamed in RunStats
     fails here instead of reaching report.json or the card under a stale name."""
-    from synthgen.run.job import seeds_section
+    from synthgen.run.job import seeds_section, shown_settings
     from synthgen.teacher import host_of
 
     s = job.settings
     complete = engine.curator.done
     accepted = engine.curator.accepted
+    # The structured-output step the endpoint accepted (teacher.base.FORMAT_MODES); the
+    # step-down itself was logged as a warning when it happened.
+    mode = getattr(engine.teacher, "response_format_mode", None)
+    warnings = list(warnings or [])
+    if isinstance(mode, str) and mode != "json_schema":
+        warnings.append(
+            f"the endpoint refused response_format json_schema; requests used {mode} instead"
+        )
     return Report(
         complete=complete,
         stop=Stop(
@@ -104,10 +131,14 @@ def build_report(
                 )
                 for t, w in job.mix
             ],
+            max_tokens=job.max_tokens,
+            response_format=mode if isinstance(mode, str) else None,
         ),
-        settings=RunSettings.model_validate(s.public()),
+        warnings=warnings or None,
+        settings=RunSettings.model_validate(shown_settings(s).public()),
         seeds=Seeds.model_validate(seeds_section(job.seeds)),
         **engine.stats.to_dict(),
+        **engine.stats.replayed_section(),
         quotas={str(k) if k is not None else "all": v for k, v in job.quotas.items()},
         split=sizes,
         language=job.language,

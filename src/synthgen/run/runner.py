@@ -7,6 +7,7 @@ again, even if the run dies before curating it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import random
@@ -20,6 +21,7 @@ from synthgen.errors import TeacherError, TeacherFatalError
 from synthgen.prompts.plan import RequestPlan
 from synthgen.run.journal import JudgeRecord
 from synthgen.run.ledger import Ledger, Purchase
+from synthgen.run.probe import unreachable
 from synthgen.teacher import ChatRequest, Completion, Teacher
 from synthgen.teacher.pacing import AdaptiveLimit, Backoff, RateLimiter
 
@@ -107,6 +109,7 @@ class RequestRunner:
         tpm: float | None = None,
         seed: int = 0,
         on_purchase: Callable[[], None] = lambda: None,
+        on_send: Callable[[int], None] = lambda ordinal: None,
     ) -> None:
         if cache is not None and cache_key is None:
             raise ValueError("a cache needs a cache_key")
@@ -121,6 +124,17 @@ class RequestRunner:
         self._rate = RateLimiter(rpm, tpm)
         self._rng = random.Random(seed)
         self._on_purchase = on_purchase  # after each purchase: the cost budget
+        self._on_send = on_send  # before a request is first sent: it counts from then
+        self.cache_write_failed = False
+        self._reached: set[str] = set()  # endpoints that have answered in this run
+        self.draining = False  # the run is stopping: no request is retried
+        self._stopping = asyncio.Event()  # set with draining: ends the backoff waits
+
+    def stop_retrying(self) -> None:
+        """The run is stopping gracefully: requests that failed are not sent again, and those
+        waiting to retry stop waiting."""
+        self.draining = True
+        self._stopping.set()
 
     def lookup(
         self, request: ChatRequest, ordinal: int, teacher: Teacher | None = None
@@ -130,8 +144,8 @@ class RequestRunner:
         if self._cache is None or self._cache_key is None:
             return "", None
         key = self._cache_key(teacher or self.teacher, request, ordinal)
-        got = self._cache.get(key)
-        return key, Completion.from_dict(got) if got is not None else None
+        # A row that is not a completion (damaged, hand-edited, another version's) is a miss.
+        return key, self._cache.get_completion(key)
 
     async def answer(
         self,
@@ -149,12 +163,12 @@ class RequestRunner:
         if hit is not None:
             result = hit
         else:
-            result = await self._attempts(self.teacher, plan.ordinal, request, key, tally)
+            result = await self._attempts(
+                self.teacher, plan.ordinal, request, key, tally, count=True
+            )
             if isinstance(result, Completion):
                 purchase = self._buy(plan.ordinal, result, judge=False)
                 cost = purchase.cost if self._prices[0] is not None else None
-            else:
-                self.ledger.failed(plan.ordinal)
         judged = None
         if self.judge is not None and isinstance(result, Completion):
             worth = worth_judging(plan, result)
@@ -198,13 +212,24 @@ class RequestRunner:
         return purchase
 
     async def _attempts(
-        self, teacher: Teacher, ordinal: int, request: ChatRequest, key: str, tally: _Tally
+        self,
+        teacher: Teacher,
+        ordinal: int,
+        request: ChatRequest,
+        key: str,
+        tally: _Tally,
+        *,
+        count: bool = False,
     ) -> Completion | Failure:
+        """The reply to ``request``, retried with backoff; with ``count``, on_send is told
+        just before it is first sent (retries are not new requests)."""
         backoff = self._backoff
         est_tokens = sum(len(m["content"]) for m in request.messages) // 3
         attempt = 0
         while True:
             await self._rate.acquire(est_tokens)
+            if count and attempt == 0:
+                self._on_send(ordinal)
             try:
                 # Every backend enforces --timeout itself (a second timer per request here
                 # costs measurable CPU at hundreds of requests per second).
@@ -215,11 +240,16 @@ class RequestRunner:
                 err = (
                     e if isinstance(e, TeacherError) else TeacherError("timed out", kind="timeout")
                 )
+                if err.kind == "connection" and teacher.endpoint not in self._reached:
+                    # Nothing answered yet: a server that is not there stops the run now.
+                    fatal = await unreachable(teacher.endpoint)
+                    if fatal is not None:
+                        raise fatal from None
                 self.ledger.fault(ordinal, err.kind)
                 tally.faults[err.kind] += 1
                 if err.kind == "rate_limit":
                     self.limit.on_rate_limit()
-                if not err.retryable or attempt >= backoff.retries:
+                if not err.retryable or attempt >= backoff.retries or self.draining:
                     log.warning(
                         "request %d failed after %d attempts: %s", ordinal, attempt + 1, err
                     )
@@ -228,10 +258,16 @@ class RequestRunner:
                 tally.retries += 1
                 wait = backoff.delay(attempt, err.retry_after, self._rng)
                 log.info("request %d: %s; retry %d in %.1fs", ordinal, err, attempt + 1, wait)
-                await asyncio.sleep(wait)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=wait)
+                if self.draining:
+                    return Failure(err.kind, err.status, str(err))
                 attempt += 1
                 continue
             self.limit.on_success()
-            if self._cache is not None:
-                self._cache.put(key, completion.to_dict())
+            self._reached.add(teacher.endpoint)
+            if self._cache is not None and not self._cache.put(key, completion.to_dict()):
+                # The cache cannot be written (full disk, locked): it has said so once; the
+                # run goes on, and the journal still holds this reply once it is curated.
+                self.cache_write_failed = True
             return completion

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -13,7 +14,9 @@ class RunStats:
     """Live counters, updated by the engine and rebuilt from the journal on resume."""
 
     requests: int = 0  # ordinals processed (answered, from cache or failed)
-    sent: int = 0  # sent to the teacher and answered (not from the cache)
+    # Requests sent to the teacher, counted when sent (answered or not; a retry is not a new
+    # one), across resumes: the send log (run.sendlog) keeps the count through kill -9.
+    sent: int = 0
     cache_hits: int = 0
     retries: int = 0
     failed: int = 0
@@ -32,6 +35,17 @@ class RunStats:
     per_category: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
     resumed_from: int = 0
+    # What the journal replayed on resume: the counts earlier runs reached (None when
+    # nothing was replayed), and when this run's own work began. The rest is this run's.
+    replayed: RunStats | None = None
+    resumed_at: float = field(default_factory=time.monotonic)
+    # For the live view, not the report: the concurrency limit now (halved on a 429, grown
+    # back) and its maximum, set before each progress call; this run's retries and faults
+    # as they happen (the counts above move only when a request is curated).
+    concurrency: int = 0
+    concurrency_max: int = 0
+    live_retries: int = 0
+    live_faults: Counter[str] = field(default_factory=Counter)
 
     @property
     def rejected_total(self) -> int:
@@ -40,6 +54,33 @@ class RunStats:
     @property
     def elapsed(self) -> float:
         return time.monotonic() - self.started
+
+    def resume(self, frontier: int) -> None:
+        """The journal has been replayed up to request ``frontier``: what is counted so far
+        is earlier runs' work."""
+        self.resumed_from = frontier
+        self.replayed = copy.deepcopy(self) if self.requests else None
+        self.resumed_at = time.monotonic()
+
+    def replayed_section(self) -> dict[str, Any]:
+        """For the report: what the journal replayed (no key when nothing was)."""
+        r = self.replayed
+        if r is None:
+            return {}
+        return {
+            "replayed": {
+                "requests": r.requests,
+                "sent": r.sent,
+                "cache_hits": r.cache_hits,
+                "retries": r.retries,
+                "failed": r.failed,
+                "replies": r.replies,
+                "candidates": r.candidates,
+                "accepted": r.accepted,
+                "tokens": {"prompt": r.prompt_tokens, "completion": r.completion_tokens},
+                "cost_usd": round(r.cost_usd, 6),
+            }
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -8,8 +8,8 @@ command (``reproduce.py``) and the README's flag table (``scripts/flags_table.py
 derived from these declarations.
 """
 
+from synthgen.settings.base import CLI_CONTEXT
 from synthgen.settings.model import (
-    CLI_CONTEXT,
     DEFAULT_MODEL,
     DEMO_MODEL,
     Settings,

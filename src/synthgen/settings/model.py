@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from annotated_types import Ge, Gt, Le, Lt
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ModelWrapValidatorHandler,
-    ValidationError,
-    ValidationInfo,
-    model_validator,
-)
-from pydantic.fields import FieldInfo
+from pydantic import AllowInfNan, Field, model_validator
 
 from synthgen.errors import ConfigError
+from synthgen.settings.base import SettingsBase
 from synthgen.settings.spec import (
     FILTERS,
     OUTPUT,
     PACING,
     STRATEGY,
     TEACHER,
-    Spec,
-    error_line,
     flag,
-    spec_of,
 )
 
 if TYPE_CHECKING:
@@ -38,11 +26,13 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "gpt-4o-mini"
 DEMO_MODEL = "demo"
 TEMPLATE_DEFAULT = "the template's"
+MIN_RPM = 0.001
+MIN_TPM = 1
+# Replies over this many bytes are abandoned (teacher.base.DEFAULT_MAX_REPLY_BYTES; settings
+# import no stage, so the value is repeated here and a test keeps the two equal).
+DEFAULT_MAX_REPLY_BYTES = 8 * 1024 * 1024
 
 Transport = Literal["aiohttp", "openai-sdk"]
-
-# The validation context under which errors name command-line flags instead of parameters.
-CLI_CONTEXT = {"cli": True}
 
 
 def env_model() -> str:
@@ -53,17 +43,14 @@ def env_base_url() -> str | None:
     return os.environ.get("SYNTHGEN_BASE_URL") or os.environ.get("OPENAI_BASE_URL") or None
 
 
-class Settings(BaseModel):
+class Settings(SettingsBase):
     """Every setting of an ``expand`` run, validated in one place for the CLI and the library.
 
     Out-of-range values raise :class:`~synthgen.errors.ConfigError` with one line naming the
     parameter (or, validated with ``context=CLI_CONTEXT``, the flag)."""
 
-    # Frozen: a run's settings never change under it. Fields keep this order: it is the
-    # order of report.json's "settings" section and of --help.
-    # defer_build: `synthgen expand --help` reads the fields but never validates.
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
+    # Fields keep this order: it is the order of report.json's "settings" section and of
+    # --help.
     n: Annotated[
         int,
         Ge(1),
@@ -175,11 +162,13 @@ class Settings(BaseModel):
     max_cost: Annotated[
         float | None,
         Gt(0),
+        AllowInfNan(False),
         flag("--max-cost", help="Stop when the estimated cost reaches USD.", group=PACING),
     ] = None
     timeout: Annotated[
         float,
         Gt(0),
+        AllowInfNan(False),
         flag(
             "--timeout", help="Seconds before one request is abandoned and retried.", group=PACING
         ),
@@ -189,11 +178,18 @@ class Settings(BaseModel):
         Ge(0),
         flag("--retries", help="Retries per request on 429, 5xx and timeouts.", group=PACING),
     ] = 6
+    # A rate far below these waits for days per request: a typo, not a limit.
     rpm: Annotated[
-        float | None, Gt(0), flag("--rpm", help="Requests per minute limit.", group=PACING)
+        float | None,
+        Ge(MIN_RPM),
+        AllowInfNan(False),
+        flag("--rpm", help="Requests per minute limit.", group=PACING),
     ] = None
     tpm: Annotated[
-        float | None, Gt(0), flag("--tpm", help="Tokens per minute limit.", group=PACING)
+        float | None,
+        Ge(MIN_TPM),
+        AllowInfNan(False),
+        flag("--tpm", help="Tokens per minute limit.", group=PACING),
     ] = None
     temperature: Annotated[
         float | None,
@@ -338,44 +334,41 @@ class Settings(BaseModel):
             identity=True,
         ),
     ] = "openai"
+    # Not identity: a job whose replies were cut resumes with a higher limit. Requests whose
+    # limit changed are new cache keys, so they are bought again.
+    max_tokens: Annotated[
+        int | None,
+        Ge(1),
+        flag(
+            "--max-tokens",
+            help="Most tokens a teacher reply may have; cut replies are dropped as truncated.",
+            group=TEACHER,
+            default_text="from the seeds",
+            reproduce="changed",
+        ),
+    ] = None
+    max_reply_bytes: Annotated[
+        int,
+        Ge(1024),
+        flag(
+            "--max-reply-bytes",
+            help="Abandon a teacher reply larger than this many bytes.",
+            group=TEACHER,
+        ),
+    ] = DEFAULT_MAX_REPLY_BYTES
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _one_line(
-        cls, data: Any, handler: ModelWrapValidatorHandler[Self], info: ValidationInfo
-    ) -> Self:
-        try:
-            return handler(data)
-        except ValidationError as e:
-            cli = bool(info.context and info.context.get("cli"))
-            raise ConfigError(error_line(e.errors()[0], cls.model_fields, cli=cli)) from None
+    @model_validator(mode="after")
+    def _demo_sends_nothing(self) -> Self:
+        if self.demo and self.base_url and "base_url" in self.model_fields_set:
+            from synthgen.settings.naming import setting
 
-    @classmethod
-    def specs(cls) -> Iterator[tuple[str, FieldInfo, Spec]]:
-        """Every field with its pydantic FieldInfo and its Spec, in declaration order."""
-        for name, info in cls.model_fields.items():
-            yield name, info, spec_of(info)
-
-    @classmethod
-    def from_parameters(cls, values: Mapping[str, Any], *, cli: bool = False) -> Settings:
-        """Settings from a call's parameters (``expand``'s, or the CLI's flags): the fields
-        among them. An empty model or endpoint asks for the environment's default."""
-        given = {
-            name: values[name]
-            for name, info in cls.model_fields.items()
-            if name in values and (info.default_factory is None or values[name])
-        }
-        return cls.model_validate(given, context=CLI_CONTEXT if cli else None)
+            raise ConfigError(
+                f"{setting('model', DEMO_MODEL)} is a bundled teacher that runs in this "
+                f"process and sends nothing, so {setting('base_url')} would be ignored: "
+                f"drop {setting('base_url')}, or name the server's model with {setting('model')}"
+            )
+        return self
 
     @property
     def demo(self) -> bool:
         return self.model == DEMO_MODEL
-
-    def public(self) -> dict[str, Any]:
-        """For report.json: every setting, as plain JSON (no secrets live in Settings)."""
-        return self.model_dump(mode="json")
-
-    def identity(self) -> dict[str, Any]:
-        """The identity fields as plain JSON: the settings part of the job fingerprint."""
-        data = self.public()
-        return {name: data[name] for name, _, spec in self.specs() if spec.identity}

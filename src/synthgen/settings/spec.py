@@ -89,6 +89,7 @@ _RANGE_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_e
 _TYPE_ERRORS = {
     "int": "a whole number",
     "float": "a number",
+    "finite": "a finite number",
     "string": "a string",
     "bool": "true or false",
     "path": "a path",

@@ -50,11 +50,15 @@ def route(model: str, base_url: str | None) -> str:
 
 def check_credentials(model: str, base_url: str | None) -> None:
     """Fail fast, before any import or request, when no key can possibly work."""
+    from synthgen.settings.naming import setting
+
+    demo = setting("model", "demo")
     if route(model, base_url) == "openai":
         if base_url is None and not os.environ.get("OPENAI_API_KEY"):
             raise ConfigError(
-                f"model {model!r} needs an API key: set OPENAI_API_KEY, or point --base-url "
-                "at an OpenAI-compatible server (vLLM, Ollama, ...), or try --model demo"
+                f"model {model!r} needs an API key: set OPENAI_API_KEY, or point "
+                f"{setting('base_url')} at an OpenAI-compatible server (vLLM, Ollama, ...), "
+                f"or try {demo}"
             )
         return
     provider = model.split("/", 1)[0]
@@ -62,7 +66,7 @@ def check_credentials(model: str, base_url: str | None) -> None:
     if names and not any(os.environ.get(n) for n in names):
         raise ConfigError(
             f"model {model!r} needs credentials: set {' or '.join(names)} "
-            "(or try --model demo to see the pipeline offline)"
+            f"(or try {demo} to see the pipeline offline)"
         )
 
 

@@ -16,7 +16,15 @@ from typing import Any
 from synthgen.teacher.base import ChatRequest, Completion
 from synthgen.teacher.inprocess import InProcessTeacher
 
-__all__ = ["DemoGenerator", "demo_reply", "demo_teacher", "prompt_tokens", "rough_tokens"]
+__all__ = [
+    "DemoGenerator",
+    "demo_reply",
+    "demo_teacher",
+    "demo_verdict",
+    "is_judge_request",
+    "prompt_tokens",
+    "rough_tokens",
+]
 
 MAX_PER_REPLY = 1_000
 _EXACTLY = re.compile(r"exactly (\d+)")
@@ -150,13 +158,33 @@ class DemoGenerator:
         return demo_reply(messages, seed=self.seed, ordinal=ordinal, per_reply=self.per_reply)
 
 
+def demo_verdict(messages: Sequence[Any], *, seed: int = 0) -> dict[str, Any]:
+    """A judge's verdict on the conversation a judge request shows: a score from 1 to 10,
+    the same for the same request, spread evenly, so ``--judge demo`` drops some."""
+    canonical = json.dumps(list(messages), sort_keys=True, ensure_ascii=False, default=str)
+    digest = hashlib.sha256(f"{seed}\0verdict\0{canonical}".encode()).digest()
+    score = 1 + digest[0] % 10
+    return {"score": score, "reason": f"[demo] a placeholder verdict: {score}/10"}
+
+
+def is_judge_request(request: ChatRequest) -> bool:
+    """Whether ``request`` asks for a judge's verdict (prompts.judge's response format)."""
+    fmt = request.response_format or {}
+    spec = fmt.get("json_schema") if isinstance(fmt, dict) else None
+    return isinstance(spec, dict) and spec.get("name") == "verdict"
+
+
 def demo_teacher(seed: int = 0) -> InProcessTeacher:
     """The teacher of ``--model demo``. Its endpoint is "demo", so cache keys do not depend on
-    where it runs."""
+    where it runs. As a judge (``--judge demo``) it answers with a score."""
     generator = DemoGenerator(seed=seed)
 
     def respond(request: ChatRequest) -> Completion:
-        content = json.dumps(generator.reply(request.messages), ensure_ascii=False)
+        if is_judge_request(request):
+            reply = demo_verdict(request.messages, seed=seed)
+        else:
+            reply = generator.reply(request.messages)
+        content = json.dumps(reply, ensure_ascii=False)
         return Completion(
             text=content,
             finish_reason="stop",

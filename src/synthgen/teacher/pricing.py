@@ -127,3 +127,15 @@ def context_window(model: str) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value
     return None
+
+
+def max_output_tokens(model: str) -> int | None:
+    """Most tokens ``model`` writes in one reply, or None when unknown. Only the table's
+    ``max_output_tokens``: its legacy ``max_tokens`` means input or output by entry."""
+    info = model_info(model)
+    if info is None:
+        return None
+    value = info.get("max_output_tokens")
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None

@@ -1,0 +1,65 @@
+"""The run's teacher and judge, opened from its settings and closed after it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from synthgen.run.sizing import JUDGE_MAX_TOKENS
+from synthgen.settings import DEMO_MODEL, Settings
+from synthgen.teacher import Teacher
+
+if TYPE_CHECKING:
+    from synthgen.prompts.judge import Judge
+
+__all__ = ["open_judge", "open_teacher"]
+
+
+@contextlib.asynccontextmanager
+async def _teacher(settings: Settings, model: str, base_url: str | None) -> AsyncIterator[Teacher]:
+    teacher: Teacher
+    if model == DEMO_MODEL:
+        # The bundled placeholder teacher, in process: it sends nothing anywhere.
+        from synthgen.teacher.demo import demo_teacher
+
+        teacher = demo_teacher(seed=settings.seed)
+    else:
+        from synthgen.teacher import make_teacher
+
+        teacher = make_teacher(
+            model,
+            base_url=base_url,
+            timeout=settings.timeout,
+            max_connections=settings.concurrency,
+            transport=settings.transport,
+            max_reply_bytes=settings.max_reply_bytes,
+        )
+    try:
+        yield teacher
+    finally:
+        await teacher.aclose()
+
+
+@contextlib.asynccontextmanager
+async def open_teacher(settings: Settings) -> AsyncIterator[Teacher]:
+    """The run's teacher; for ``--model demo``, the bundled placeholder teacher, in process."""
+    async with _teacher(settings, settings.model, settings.base_url) as teacher:
+        yield teacher
+
+
+@contextlib.asynccontextmanager
+async def open_judge(settings: Settings, teacher: Teacher) -> AsyncIterator[Judge | None]:
+    """The LLM judge of --judge MODEL: the teacher itself when MODEL is the teacher's model,
+    else its own backend on the same endpoint rules (``demo``: the bundled teacher, which
+    answers a judge's request with a score). A verdict is short: its replies are capped at
+    JUDGE_MAX_TOKENS."""
+    from synthgen.prompts.judge import Judge
+
+    if not settings.judge:
+        yield None
+    elif settings.judge == settings.model:
+        yield Judge(teacher, min_score=settings.min_score, max_tokens=JUDGE_MAX_TOKENS)
+    else:
+        async with _teacher(settings, settings.judge, settings.base_url) as own:
+            yield Judge(own, min_score=settings.min_score, max_tokens=JUDGE_MAX_TOKENS)
