@@ -108,5 +108,5 @@ def test_diagnose_names_the_reason_and_what_to_do() -> None:
     )
     assert diagnose("wrong_language", 1, 3) == (
         "33% of the last 3 candidates were rejected as wrong language: "
-        "check rejected.jsonl for what the teacher returns"
+        "check .synthgen/rejected.jsonl for what the teacher returns"
     )

@@ -120,7 +120,7 @@ _ADVICE = {
 def diagnose(reason: str, count: int, window: int) -> str:
     share = round(100 * count / window)
     what = reason.replace("_", " ")
-    advice = _ADVICE.get(reason, "check rejected.jsonl for what the teacher returns").format(
-        max_tokens=setting("max_tokens"), per_request=setting("per_request")
-    )
+    advice = _ADVICE.get(
+        reason, "check .synthgen/rejected.jsonl for what the teacher returns"
+    ).format(max_tokens=setting("max_tokens"), per_request=setting("per_request"))
     return f"{share}% of the last {window} candidates were rejected as {what}: {advice}"
