@@ -14,7 +14,9 @@ The tree::
     └── RunError                  failed at run time: exit code 1
         ├── TeacherError          a request to the teacher failed (kind says how)
         │   └── TeacherFatalError 401/403/404, out of credit: the whole run must stop
-        └── BudgetExceeded        a budget or the yield guard ended the run early
+        ├── BudgetExceeded        a budget or the yield guard ended the run early
+        └── WriteError            a file could not be written mid-run (full disk, I/O error);
+                                  the message names the file
 
 Messages never contain secrets: the teacher backends build them from the status, the error
 type, the model, the endpoint host and the server's own message, and every message is passed
@@ -73,6 +75,20 @@ class RunError(SynthgenError):
     """The run started but could not finish."""
 
     exit_code = 1
+
+
+class WriteError(RunError):
+    """A file could not be written during the run (full disk, I/O error); the message names
+    the file. Paid work already journaled is kept, and the same command resumes."""
+
+
+def write_error(path: object, error: OSError) -> WriteError:
+    """The one-line error for ``error`` raised while writing ``path``."""
+    why = error.strerror or type(error).__name__
+    return WriteError(
+        f"{path}: cannot be written ({why}); free some space or choose another -o, "
+        "then run the same command again"
+    )
 
 
 class TeacherError(RunError):

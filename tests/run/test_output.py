@@ -13,6 +13,7 @@ import synthgen
 import synthgen.run.expand
 import synthgen.run.result
 from synthgen import expand
+from synthgen.errors import WriteError
 from synthgen.report.card import dataset_card
 from synthgen.testing import FakeTeacher
 from tests.helpers import SAMPLES
@@ -53,7 +54,7 @@ def test_card_is_replaced_whole_or_not_at_all(make_fake_teacher, tmp_path, monke
     # The same command again rewrites the outputs of the finished job; the card's final
     # move fails, as on a full disk: the old card stays whole and no temp file is left.
     monkeypatch.setattr(os, "replace", replace)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(WriteError, match=r"README\.md: cannot be written \(No space left"):
         _run(fake, out)
     assert (out / "README.md").read_bytes() == before
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".README.md")) == []

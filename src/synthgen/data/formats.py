@@ -22,7 +22,7 @@ from typing import IO, Any, TypeVar
 from synthgen.data.example import Example
 from synthgen.data.record_writers import SHAREGPT_FROM
 from synthgen.data.shapes import FORMATS, METADATA_KEY, SHAPES, detect
-from synthgen.errors import ConfigError
+from synthgen.errors import ConfigError, write_error
 
 __all__ = [
     "FORMATS",
@@ -112,7 +112,10 @@ def _write_atomic(path: str | os.PathLike[str], write: Callable[[IO[str]], T]) -
     onto ``path``: a reader sees the old content or the new, never a part."""
     target = Path(path)
     folder = target.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", dir=folder)
+    except OSError as e:
+        raise write_error(target, e) from e
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             # mkstemp makes the file 0600; give it the mode a plain open() would have.
@@ -121,9 +124,11 @@ def _write_atomic(path: str | os.PathLike[str], write: Callable[[IO[str]], T]) -
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError):  # a full disk, an I/O error: one line naming the file
+            raise write_error(target, e) from e
         raise
     _fsync_dir(folder)
     return result

@@ -9,6 +9,7 @@ around, never a crash. Whether a folder may be used at all is :mod:`synthgen.run
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -21,7 +22,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
 
 from synthgen.data.example import Example
 from synthgen.data.formats import remove_stale_temps, write_json
-from synthgen.errors import DamagedStateError, InputError, OutputExistsError
+from synthgen.errors import (
+    DamagedStateError,
+    InputError,
+    OutputExistsError,
+    write_error,
+)
 from synthgen.run.outdir import (
     DATA_FILES,
     LEGACY_FILES,
@@ -317,23 +323,33 @@ class RunState:
         assert self._fh is not None, "open() first"
         # One write per record and a flush: after kill -9 the OS still holds every record
         # that append() returned from.
-        self._fh.write(record.line() + "\n")
-        self._fh.flush()
+        try:
+            self._fh.write(record.line() + "\n")
+            self._fh.flush()
+        except OSError as e:  # a full disk: a torn last line is cut on resume
+            raise write_error(self.journal_path, e) from e
 
     def sync(self) -> None:
         if self._fh is not None:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+            try:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+            except OSError as e:
+                raise write_error(self.journal_path, e) from e
 
     def close(self) -> None:
         """Close the journal. The folder stays locked until release() (the outputs are
         written after this), or until a later run of this process takes the lock over."""
-        if self._fh is not None:
+        fh = self._fh
+        try:
             self.sync()
-            self._fh.close()
+        finally:
             self._fh = None
-        if self._lock is not None:
-            self._lock.busy = False
+            if fh is not None:
+                with contextlib.suppress(OSError):  # sync() said why; the rest is lost
+                    fh.close()
+            if self._lock is not None:
+                self._lock.busy = False
 
 
 _MAX_ORDINAL = 10**9
