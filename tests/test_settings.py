@@ -56,6 +56,7 @@ PUBLIC_DEFAULTS: dict[str, Any] = {
     "decontaminate": None,
     "decontaminate_ngram": 13,
     "judge": None,
+    "judge_base_url": None,
     "min_score": 6,
     "command": None,
     "transport": "aiohttp",

@@ -134,7 +134,7 @@ def test_a_rerun_of_a_finished_job_does_not_claim_traffic(make_fake_teacher, tmp
     first = run_cli(*args, env=KEY)
     assert first.returncode == 0, first.stderr
     report = json.loads((tmp_path / "o" / "report.json").read_text())
-    assert "replayed" not in report
+    assert "replayed" not in report["run"]
     sent = fake.request_count
     again = run_cli(*args, env=KEY)
     assert again.returncode == 0, again.stderr
@@ -142,7 +142,7 @@ def test_a_rerun_of_a_finished_job_does_not_claim_traffic(make_fake_teacher, tmp
     assert "sent to the teacher, " not in again.stderr  # no "N sent ... tokens ... in"
     assert "this run: nothing sent to the teacher" in again.stderr
     report = json.loads((tmp_path / "o" / "report.json").read_text())
-    replayed = report["replayed"]
+    replayed = report["run"]["replayed"]
     assert replayed["requests"] == report["requests"]["total"] > 0
     assert replayed["accepted"] == 20
     assert (
@@ -158,7 +158,7 @@ def test_a_resumed_run_splits_this_run_from_the_replayed(tmp_path):
     done = run_cli(*_expand(out, "-n", "40", "--model", "demo"))
     assert done.returncode == 0, done.stderr
     report = json.loads((out / "report.json").read_text())
-    old = report["replayed"]
+    old = report["run"]["replayed"]
     assert 0 < old["accepted"] < 40
     this_run = report["requests"]["sent"] - old["sent"]
     assert f"this run: {this_run} sent to the teacher, " in done.stderr, done.stderr
@@ -211,7 +211,7 @@ def test_a_judge_that_scored_nothing_says_so():
         "rejected": {"total": 0, "by_reason": {}},
         "tokens": {"prompt": 10, "completion": 10},
         "cost_usd": 0.0,
-        "wall_time_s": 0.1,
+        "run": {"wall_time_s": 0.1},
         "settings": {"judge": "demo", "min_score": 6},
     }
     lines = summary_lines(report, "out")

@@ -36,7 +36,7 @@ KEYS = [
     "language",
     "diversity",
     "validation",
-    "wall_time_s",
+    "run",
 ]
 
 
@@ -51,7 +51,7 @@ def test_report_json_is_the_model_dumped(real_run: Result, report_data: dict[str
 
 def test_keys_and_versions(report_data: dict[str, Any]) -> None:
     assert list(report_data) == KEYS
-    assert report_data["schema_version"] == SCHEMA_VERSION == 1
+    assert report_data["schema_version"] == SCHEMA_VERSION == 2
     assert report_data["synthgen_version"] == synthgen.__version__
     assert list(report_data["requests"]) == [
         "total",
@@ -60,8 +60,9 @@ def test_keys_and_versions(report_data: dict[str, Any]) -> None:
         "retries",
         "failed",
         "faults",
-        "resumed_from_request",
     ]
+    # Where a run resumed is a fact of this run, not of the dataset: it lives under "run".
+    assert "resumed_from_request" in report_data["run"]
 
 
 def test_parts_that_do_not_apply_are_left_out_not_null(real_run: Result) -> None:

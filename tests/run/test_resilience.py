@@ -70,7 +70,7 @@ def test_kill_9_and_resume(make_fake_teacher, tmp_path, monkeypatch):
     r = synthgen(*full)
     assert r.returncode == 0, r.stderr
     report = json.loads((out / "report.json").read_text())
-    assert report["requests"]["resumed_from_request"] >= 60
+    assert report["run"]["resumed_from_request"] >= 60
     all_texts = texts(out)
     assert len(all_texts) == n
     assert len(set(all_texts)) == n

@@ -18,7 +18,7 @@ def summary_lines(report: dict[str, Any], out_dir: object) -> list[str]:
     rejected = report["rejected"]
     reasons = ", ".join(f"{k} {v}" for k, v in rejected["by_reason"].items()) or "none"
     rejected_line = f"rejected {rejected['total']}: {reasons}"
-    replayed = report.get("replayed")
+    replayed = report["run"].get("replayed")
     if replayed is None:
         requests, tokens = _fresh(report)
         lines += [requests, rejected_line, tokens]
@@ -53,7 +53,7 @@ def _fresh(r: dict[str, Any]) -> tuple[str, str]:
         f"requests: {req['sent']} sent to the teacher, {req['cache_hits']} from cache, "
         f"{req['retries']} retries, {req['failed']} failed; {r['replies']} replies curated, "
         f"{r['candidates']} candidates, {r['accepted']} accepted",
-        f"tokens {_tokens(r['tokens'])}{_cost(r['cost_usd'])}; {r['wall_time_s']:.1f}s",
+        f"tokens {_tokens(r['tokens'])}{_cost(r['cost_usd'])}; {r['run']['wall_time_s']:.1f}s",
     )
 
 
@@ -69,12 +69,12 @@ def _resumed(r: dict[str, Any], old: dict[str, Any]) -> list[str]:
             f"{req['retries'] - old['retries']} retries, {req['failed'] - old['failed']} failed; "
             f"{replies} replies curated, {r['candidates'] - old['candidates']} candidates, "
             f"{r['accepted'] - old['accepted']} accepted; tokens {_tokens(tokens)}"
-            f"{_cost(r['cost_usd'] - old['cost_usd'])}; {r['wall_time_s']:.1f}s"
+            f"{_cost(r['cost_usd'] - old['cost_usd'])}; {r['run']['wall_time_s']:.1f}s"
         )
     else:
         this_run = (
             f"this run: nothing sent to the teacher (the journal already held the job's "
-            f"work); {r['wall_time_s']:.1f}s"
+            f"work); {r['run']['wall_time_s']:.1f}s"
         )
     return [
         this_run,

@@ -34,6 +34,7 @@ __all__ = [
     "Replayed",
     "Report",
     "Requests",
+    "RunInfo",
     "RunSettings",
     "Seeds",
     "Split",
@@ -45,7 +46,7 @@ __all__ = [
     "Validation",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: wall time, replayed and resumed_from_request moved to "run"
 
 
 def _version() -> str:
@@ -131,7 +132,6 @@ class Requests(_Section):
     retries: int
     failed: int
     faults: dict[str, int]
-    resumed_from_request: int
 
 
 class Rejected(_Section):
@@ -160,13 +160,28 @@ class Replayed(_Section):
     cost_usd: float
 
 
+class RunInfo(_Section):
+    """What differs between two runs that wrote the same dataset: where and how fast, and
+    how the work split between this run and the journal it replayed. Everything outside this
+    section is identical when a finished job is re-run from the cache."""
+
+    _absent_when_none = frozenset({"replayed"})
+    out_dir: str
+    resumed_from_request: int
+    replayed: Replayed | None = None  # only when the run resumed a journal
+    wall_time_s: float
+
+
 class Judge(_Section):
+    _absent_when_none = frozenset({"endpoint"})
     calls_sent: int
     tokens: int
     scored: int
     unscored: int
     mean_score: float | None
     histogram: dict[str, int]
+    # The judge's own endpoint (public form, no credentials), when it is not the teacher.
+    endpoint: str | None = None
 
 
 class Split(_Section):
@@ -218,7 +233,7 @@ class Validation(_Section):
 class Report(_Section):
     """Everything a finished (or stopped) run did; ``as_json()`` is report.json."""
 
-    _absent_when_none = frozenset({"judge", "replayed", "warnings"})
+    _absent_when_none = frozenset({"judge", "warnings"})
     schema_version: int = SCHEMA_VERSION
     synthgen_version: str = Field(default_factory=_version)
     complete: bool
@@ -238,13 +253,12 @@ class Report(_Section):
     tokens: Tokens
     cost_usd: float
     judge: Judge | None = None  # only with --judge
-    replayed: Replayed | None = None  # only when the run resumed a journal
     quotas: dict[str, int]
     split: Split
     language: str | None
     diversity: Diversity
     validation: Validation
-    wall_time_s: float
+    run: RunInfo  # times, paths and this run's share: left out when comparing re-runs
 
     @property
     def total(self) -> int:

@@ -57,6 +57,7 @@ def expand(
     decontaminate: str | Path | None = None,
     decontaminate_ngram: int = 13,
     judge: str | None = None,
+    judge_base_url: str | None = None,
     min_score: int = 6,
     command: str | None = None,
     transport: Transport = "aiohttp",
@@ -123,6 +124,7 @@ async def aexpand(
     decontaminate: str | Path | None = None,
     decontaminate_ngram: int = 13,
     judge: str | None = None,
+    judge_base_url: str | None = None,
     min_score: int = 6,
     command: str | None = None,
     transport: Transport = "aiohttp",
@@ -146,7 +148,8 @@ async def _expand(
     on_progress: Callable[[RunStats], None] | None,
     dry_run: bool,
 ) -> Result:
-    job = prepare(seeds, settings)
+    # Reading and checking the seeds blocks for seconds on a large file: off the loop.
+    job = await asyncio.to_thread(prepare, seeds, settings)
     if dry_run:
         return dry_run_result(job)
     return await run_job(job, on_progress=on_progress)
@@ -208,7 +211,8 @@ async def run_job(
             f"{setting('max_cost')} needs a known price, and {s.model!r} has none in "
             "litellm's table"
         )
-    curator = curator_for(job)
+    # Indexing the seeds for dedup and decontamination takes seconds on a large file.
+    curator = await asyncio.to_thread(curator_for, job)
     cache = ResponseCache() if s.cache else None
     started = time.time()
     async with open_teacher(s) as teacher, open_judge(s, teacher) as judge:
@@ -247,7 +251,8 @@ async def run_job(
         )
     from synthgen.run.output import write_outputs
 
-    return write_outputs(job, engine, started=started)
+    # Splitting and writing the outputs blocks too: off the loop, so other tasks keep running.
+    return await asyncio.to_thread(write_outputs, job, engine, started=started)
 
 
 def _discard(state: RunState) -> None:

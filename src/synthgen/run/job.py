@@ -126,6 +126,10 @@ def prepare(source: SeedSource, settings: Settings) -> Job:
         from synthgen.teacher import validate_base_url
 
         validate_base_url(settings.base_url)  # ConfigError (exit 2) before anything else
+    if settings.judge and settings.judge_base_url:
+        from synthgen.teacher import validate_base_url
+
+        validate_base_url(settings.judge_base_url)
     seeds = load_seeds(source, system=settings.system)
     mix = load_mix(settings.template)
     user_attrs = load_attributes(settings.attributes) if settings.attributes else {}
@@ -283,7 +287,10 @@ def job_identity(
     job["decontaminate"] = _file_digest(settings.decontaminate)
     # The bar matters only with a judge; one "judge" key keeps existing folders' fingerprints.
     min_score = job.pop("min_score")
+    judge_url = job.pop("judge_base_url", None)
     job["judge"] = [settings.judge, min_score] if settings.judge else None
+    if job["judge"] is not None and judge_url:
+        job["judge"].append(judge_url)
     return {
         "seeds": seeds_digest(seeds),
         "templates": [[t.name, t.sha256, w] for t, w in mix],
@@ -297,16 +304,20 @@ def shown_settings(settings: Settings) -> Settings:
     base URL without credentials, and the command line without them either."""
     from synthgen.teacher.urls import public_endpoint, url_secrets
 
-    url = settings.base_url
-    if not url:
-        return settings
-    public = public_endpoint(url)
+    update: dict[str, str | None] = {}
     command = settings.command
-    if command:
-        command = command.replace(url, public)
-        for secret in sorted(url_secrets(url), key=len, reverse=True):
-            command = command.replace(secret, "***")
-    return settings.model_copy(update={"base_url": public, "command": command})
+    for name in ("base_url", "judge_base_url"):
+        url = getattr(settings, name)
+        if not url:
+            continue
+        update[name] = public = public_endpoint(url)
+        if command:
+            command = command.replace(url, public)
+            for secret in sorted(url_secrets(url), key=len, reverse=True):
+                command = command.replace(secret, "***")
+    if not update:
+        return settings
+    return settings.model_copy(update={**update, "command": command})
 
 
 def _file_digest(path: Path | None) -> str | None:

@@ -15,6 +15,7 @@ from synthgen.report.diversity import diversity_report
 from synthgen.report.model import (
     Diversity,
     Report,
+    RunInfo,
     RunSettings,
     Seeds,
     Split,
@@ -27,7 +28,7 @@ from synthgen.report.model import (
 from synthgen.run.hints import eval_shortfall, warn
 from synthgen.run.outdir import DATA_FILES
 from synthgen.run.result import Result
-from synthgen.settings import reproduce_command
+from synthgen.settings import DEMO_MODEL, reproduce_command
 
 if TYPE_CHECKING:
     from synthgen.run.engine import Engine
@@ -110,6 +111,15 @@ def build_report(
         warnings.append(
             f"the endpoint refused response_format json_schema; requests used {mode} instead"
         )
+    stats = engine.stats.to_dict()
+    resumed_from = stats["requests"].pop("resumed_from_request")
+    judge_teacher = getattr(getattr(engine.runner, "judge", None), "teacher", None)
+    if "judge" in stats and judge_teacher is not None and judge_teacher is not engine.teacher:
+        stats["judge"]["endpoint"] = (
+            "demo (bundled placeholder teacher)"
+            if s.judge == DEMO_MODEL
+            else judge_teacher.endpoint
+        )
     return Report(
         complete=complete,
         stop=Stop(
@@ -137,8 +147,7 @@ def build_report(
         warnings=warnings or None,
         settings=RunSettings.model_validate(shown_settings(s).public()),
         seeds=Seeds.model_validate(seeds_section(job.seeds)),
-        **engine.stats.to_dict(),
-        **engine.stats.replayed_section(),
+        **stats,
         quotas={str(k) if k is not None else "all": v for k, v in job.quotas.items()},
         split=sizes,
         language=job.language,
@@ -146,7 +155,12 @@ def build_report(
             diversity_report(accepted, job.seeds.examples, seed=s.seed)
         ),
         validation=validation,
-        wall_time_s=round(time.time() - started, 3),
+        run=RunInfo(
+            out_dir=str(s.out_dir),
+            resumed_from_request=resumed_from,
+            **engine.stats.replayed_section(),
+            wall_time_s=round(time.time() - started, 3),
+        ),
     )
 
 

@@ -51,15 +51,17 @@ async def open_teacher(settings: Settings) -> AsyncIterator[Teacher]:
 @contextlib.asynccontextmanager
 async def open_judge(settings: Settings, teacher: Teacher) -> AsyncIterator[Judge | None]:
     """The LLM judge of --judge MODEL: the teacher itself when MODEL is the teacher's model,
-    else its own backend on the same endpoint rules (``demo``: the bundled teacher, which
+    else its own backend on --judge-base-url when given, else on the teacher's endpoint
+    (keys from the same environment variables; ``demo``: the bundled teacher, which
     answers a judge's request with a score). A verdict is short: its replies are capped at
     JUDGE_MAX_TOKENS."""
     from synthgen.prompts.judge import Judge
 
     if not settings.judge:
         yield None
-    elif settings.judge == settings.model:
+    elif settings.judge == settings.model and not settings.judge_base_url:
         yield Judge(teacher, min_score=settings.min_score, max_tokens=JUDGE_MAX_TOKENS)
     else:
-        async with _teacher(settings, settings.judge, settings.base_url) as own:
+        url = settings.judge_base_url or settings.base_url
+        async with _teacher(settings, settings.judge, url) as own:
             yield Judge(own, min_score=settings.min_score, max_tokens=JUDGE_MAX_TOKENS)

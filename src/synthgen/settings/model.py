@@ -291,6 +291,16 @@ class Settings(SettingsBase):
             identity=True,
         ),
     ] = None
+    # Identity through the job's "judge" key (run.job.job_identity), when given.
+    judge_base_url: Annotated[
+        str | None,
+        flag(
+            "--judge-base-url",
+            help="OpenAI-compatible endpoint for --judge (default: the teacher's).",
+            group=FILTERS,
+            identity=True,
+        ),
+    ] = None
     min_score: Annotated[
         int,
         Ge(1),

@@ -1,8 +1,8 @@
 """Every provider litellm speaks (anthropic/..., gemini/..., bedrock/..., ...).
 
-litellm costs ≈5 s and 170 MB to import, so it is imported only when a run uses it, and
-``LITELLM_LOCAL_MODEL_COST_MAP`` is set first: without it litellm stalls ≈8 s fetching a
-price list from the network at import time (DESIGN.md §4).
+litellm is slow and heavy to import (BENCHMARKS.md), so it is imported only when a run uses
+it, and ``LITELLM_LOCAL_MODEL_COST_MAP`` is set first: without it litellm stalls for seconds
+fetching a price list from the network at import time.
 """
 
 from __future__ import annotations
