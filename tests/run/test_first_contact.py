@@ -153,7 +153,11 @@ def test_connection_refused_fails_at_once_and_writes_nothing(tmp_path: Path) -> 
 def test_a_dropped_first_connection_is_retried(make_fake_teacher: Any, tmp_path: Path) -> None:
     """The server is there (it dropped one connection): not a reason to stop."""
     fake = make_fake_teacher(handler=lambda body, i: Fault("drop") if i == 0 else None)
-    result = expand(MARV, 5, model="m", base_url=fake.base_url, out_dir=tmp_path / "o")
+    # One request at a time: the dropped one must be retried for the run to finish (with more
+    # in flight, another reply could complete the run while the retry waits).
+    result = expand(
+        MARV, 5, model="m", base_url=fake.base_url, out_dir=tmp_path / "o", concurrency=1
+    )
     assert result.complete and result.report["requests"]["retries"] >= 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import signal
 import subprocess
@@ -52,6 +53,12 @@ def _small_files(limit: int) -> Callable[[], None]:
     return limit_file_size
 
 
+def _without_coverage() -> dict[str, str]:
+    """The child's environment without coverage's subprocess hook: under the file-size
+    limit, coverage's own data file cannot be saved and it would print a traceback."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+
+
 def test_a_full_disk_during_the_run_names_the_journal(tmp_path: Path) -> None:
     out = tmp_path / "out"
     r = subprocess.run(
@@ -60,6 +67,7 @@ def test_a_full_disk_during_the_run_names_the_journal(tmp_path: Path) -> None:
         text=True,
         timeout=300,
         preexec_fn=_small_files(2000),
+        env=_without_coverage(),
     )
     assert r.returncode == 1, r.stderr
     _one_line_naming(r.stderr, "journal.jsonl")
@@ -86,6 +94,7 @@ def test_a_full_disk_while_writing_an_output_names_it_and_leaves_no_part(tmp_pat
         text=True,
         timeout=60,
         preexec_fn=_small_files(20_000),
+        env=_without_coverage(),
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f"{target}: cannot be written ("), r.stdout
