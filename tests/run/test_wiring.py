@@ -65,7 +65,11 @@ def test_replies_over_max_reply_bytes_fail_as_too_large(
     out = tmp_path / "o"
     result = expand(MARV, 5, model="m", base_url=fake.base_url, out_dir=out, max_reply_bytes=10_000)
     assert result.report["stop"]["reason"] == "repeated_failure"
-    assert result.report["requests"]["faults"] == {"too_large": result.report["requests"]["failed"]}
+    requests = result.report["requests"]
+    # Requests already in flight when the third failure stopped the run fail too: faults are
+    # counted as they happen, failures as they are curated.
+    assert set(requests["faults"]) == {"too_large"}
+    assert requests["faults"]["too_large"] >= requests["failed"] >= 3
     assert "larger than 10,000 bytes" in result.report["stop"]["detail"]
 
 
