@@ -27,6 +27,7 @@ from synthgen.run.journal import FailRecord, JournalRecord, RunState
 from synthgen.run.ledger import Ledger
 from synthgen.run.runner import Answer, CacheKey, Failure, Price, RequestRunner
 from synthgen.run.sendlog import SendLog
+from synthgen.run.settled import SettledLog
 from synthgen.run.stats import RunStats
 from synthgen.teacher import ChatRequest, Completion, Teacher
 from synthgen.teacher.pacing import Backoff
@@ -130,6 +131,7 @@ class Engine:
         self._next = 0  # next ordinal to start
         self._draining = False  # drain(): replies in flight may land before the run ends
         self.sends = SendLog(state.dir)
+        self.settled_log = SettledLog(state.dir)
 
     @property
     def stats(self) -> RunStats:
@@ -157,6 +159,8 @@ class Engine:
                 self.pool.add(example, plan.category)
             self.ledger.count(record)
             self._frontier = record.i + 1
+        for entry in self.settled_log.read():
+            self.ledger.count_settled(entry)
         self.ledger.restored(self.sends.count())
         self.stats.resume(self._frontier)
 
@@ -210,7 +214,7 @@ class Engine:
                 await asyncio.gather(*inflight.values(), return_exceptions=True)
             inflight.clear()
             self.sends.close()
-            self.ledger.settle()
+            self.settled_log.append(self.ledger.settle())
             self.state.sync()
         if not self.curator.done:
             self.stop.end("exhausted")

@@ -8,7 +8,8 @@ What a reply costs is known earlier than its record, when it arrives (replies ar
 request order, so an early arrival waits for those before it). The budgets must see that
 spending at once, so a purchase is held under its request's ordinal until the record takes it
 over; :meth:`Ledger.settle` counts the purchases of requests that were never curated (their
-replies arrived while the run was stopping: paid for, and in the cache for the next run).
+replies arrived while the run was stopping: paid for, and in the cache for the next run),
+and the settled log (run.settled) keeps them for the runs after it.
 Retries and faults are held and handed over the same way, so they too survive a resume.
 
 The one count that is not the journal's: requests *sent*, which move when a request is sent
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from synthgen.run.journal import JournalRecord
 from synthgen.run.stats import RunStats
@@ -146,20 +148,44 @@ class Ledger:
                 self.recent.append(reason)
         self.recent.extend(["accepted"] * len(record.acc))
 
-    def settle(self) -> None:
+    def settle(self) -> list[dict[str, Any]]:
         """Count what requests that will not be curated in this run did: their replies were
-        paid for (and are in the cache), their retries happened."""
-        s = self.stats
-        for entry in self._open.values():
-            s.retries += entry.retries
-            s.faults.update(entry.faults)
-            for p in entry.purchases:
-                s.cost_usd += p.cost
-                if p.judge:
-                    s.judge_calls += 1
-                    s.judge_tokens += p.prompt_tokens + p.completion_tokens
-                else:
-                    s.prompt_tokens += p.prompt_tokens
-                    s.completion_tokens += p.completion_tokens
-                self.settled.append(p)
+        paid for (and are in the cache), their retries happened. Returns them as entries
+        for the settled log (run.settled), so later runs of the job count them too."""
+        entries = [_entry(i, self._open[i]) for i in sorted(self._open)]
+        for entry in entries:
+            self.count_settled(entry)
+        for opened in self._open.values():
+            self.settled.extend(opened.purchases)
         self._open.clear()
+        return entries
+
+    def count_settled(self, entry: dict[str, Any]) -> None:
+        """Count one settled entry: this run's at its end, or an earlier run's on resume."""
+        s = self.stats
+        s.retries += entry.get("retries", 0)
+        s.faults.update(entry.get("faults", {}))
+        for p in entry.get("bought", []):
+            s.cost_usd += p.get("cost", 0.0)
+            if p.get("judge"):
+                s.judge_calls += 1
+                s.judge_tokens += p["pt"] + p["ct"]
+            else:
+                s.prompt_tokens += p["pt"]
+                s.completion_tokens += p["ct"]
+
+
+def _entry(ordinal: int, opened: _Open) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "i": ordinal,
+        "bought": [
+            {"pt": p.prompt_tokens, "ct": p.completion_tokens, "cost": p.cost}
+            | ({"judge": True} if p.judge else {})
+            for p in opened.purchases
+        ],
+    }
+    if opened.retries:
+        entry["retries"] = opened.retries
+    if opened.faults:
+        entry["faults"] = dict(opened.faults)
+    return entry
