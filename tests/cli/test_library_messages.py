@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from synthgen import InputError, OutputExistsError, aexpand, expand
+from synthgen import ConfigError, InputError, OutputExistsError, aexpand, expand
 from tests.helpers import SAMPLES, synthgen
 
 
@@ -75,3 +75,15 @@ def test_missing_key_advice_names_parameters_for_the_library(tmp_path):
         expand(SAMPLES / "marv.jsonl", 5, model="gpt-4o-mini", out_dir=tmp_path / "o")
     message = str(info.value)
     assert "model='demo'" in message and "base_url" in message and "--" not in message
+
+
+def test_option_mismatches_name_parameters_for_the_library_and_flags_for_the_cli(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        expand(SAMPLES / "marv.jsonl", 5, model="demo", template="persona", out_dir=tmp_path / "o")
+    assert "needs attributes (a YAML" in str(info.value)
+    r = synthgen(
+        "expand", str(SAMPLES / "marv.jsonl"), "-n", "5", "--model", "demo",
+        "--template", "persona", "-o", str(tmp_path / "c"),
+    )  # fmt: skip
+    assert r.returncode == 2 and "needs --attributes (a YAML" in r.stderr
+    assert not (tmp_path / "o").exists() and not (tmp_path / "c").exists()

@@ -144,7 +144,7 @@ def test_jsonl_every_shape_with_metadata(tmp_path: Path) -> None:
     assert share.metadata == {"source": {"k": 1}}
 
     # The system prompt of the ShareGPT record conflicts with the others (which have none).
-    seed_error(path, f"{path}:8:", "--system", "'S'", "line 1")
+    seed_error(path, f"{path}:8:", "pass system to choose it", "'S'", "line 1")
     seeds = load_seeds(path, system="Be brief.")
     assert seeds.fmt == "mixed" and seeds.system == "Be brief."
     assert all(e.system is None for e in seeds.examples)
@@ -300,7 +300,7 @@ def test_conflicting_system_prompts(tmp_path: Path) -> None:
     path = write(
         tmp_path, "s.jsonl", jsonl(chat("q", "a", "A"), chat("r", "b", "A"), chat("s", "c", "B"))
     )
-    seed_error(path, f"{path}:3:", "'B'", "'A'", "line 1", "--system")
+    seed_error(path, f"{path}:3:", "'B'", "'A'", "line 1", "pass system to choose it")
     assert load_seeds(path, system="C").system == "C"
     # "" means: no system prompt at all.
     assert load_seeds(path, system="").system is None
@@ -308,7 +308,7 @@ def test_conflicting_system_prompts(tmp_path: Path) -> None:
 
 def test_some_seeds_without_system_prompt_conflict(tmp_path: Path) -> None:
     path = write(tmp_path, "s.jsonl", jsonl(chat("q", "a"), chat("r", "b", "A")))
-    seed_error(path, f"{path}:2:", "no system prompt", "--system")
+    seed_error(path, f"{path}:2:", "no system prompt", "pass system to choose it")
 
 
 def test_system_override_on_txt(tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ def test_persona_covers_every_combination_before_repeating(make_fake_teacher, tm
 
 
 def test_persona_needs_attributes(tmp_path):
-    with pytest.raises(ConfigError, match="needs --attributes"):
+    with pytest.raises(ConfigError, match="needs attributes "):
         expand(SAMPLES / "marv.jsonl", 5, model="demo", template="persona", out_dir=tmp_path / "o")
 
 

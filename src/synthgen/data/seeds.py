@@ -18,6 +18,7 @@ from synthgen.data.seed_readers import detect_file_format, load_json, read_file,
 from synthgen.data.seed_records import check_conversation
 from synthgen.data.shapes import parse_record, parse_shaped
 from synthgen.errors import ConfigError, SeedError
+from synthgen.settings.naming import setting
 
 __all__ = ["SeedSet", "load_seeds", "parse_record", "read_jsonl_lines", "read_records"]
 
@@ -104,7 +105,7 @@ def load_seeds(
                 raise SeedError(
                     f"{seeds.where(i)}: has {_describe(ex.system)}, but {first} has"
                     f" {_describe(resolved)}; every example of a dataset needs the same one:"
-                    " pass --system to choose it"
+                    f" pass {setting('system')} to choose it"
                 )
     return replace(
         seeds, examples=tuple(_without_system(ex) for ex in seeds.examples), system=resolved

@@ -204,11 +204,14 @@ def _check_options(
     for template, _ in mix:
         if template.needs_attributes and not user_attrs:
             raise ConfigError(
-                f"template {template.name!r} needs --attributes FILE (a YAML or JSON mapping of "
-                "names to lists, e.g. persona, difficulty, topic)"
+                f"template {template.name!r} needs {setting('attributes')} (a YAML or JSON "
+                "file mapping names to lists, e.g. persona, difficulty, topic)"
             )
     if user_attrs and not any(t.needs_attributes for t, _ in mix):
-        raise ConfigError("--attributes is for templates that use them: add --template persona")
+        raise ConfigError(
+            f"{setting('attributes')} is for templates that use them: use "
+            f"{setting('template', 'persona')}"
+        )
     if settings.balance_by is not None:
         seeds.categories(settings.balance_by)  # names the first seed lacking the field
     if settings.format != "openai":
