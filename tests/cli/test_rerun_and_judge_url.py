@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
 from tests.fakes import fresh
 from tests.helpers import SAMPLES, synthgen
 
