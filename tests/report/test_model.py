@@ -30,6 +30,7 @@ KEYS = [
     "per_category",
     "tokens",
     "cost_usd",
+    "token_use",
     "judge",
     "quotas",
     "split",

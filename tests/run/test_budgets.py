@@ -35,7 +35,7 @@ def test_max_requests_exactly_reached(
 def test_max_cost_stops_buying_once_reached(tmp_path: Path, cap: float, bought: int) -> None:
     teacher = InProcessTeacher(Demo())
     job = make_job(tmp_path / "o", 500, concurrency=1)
-    engine = run(make_engine(job, teacher, price=lambda pt, ct: 0.25, max_cost=cap))
+    engine = run(make_engine(job, teacher, price=lambda pt, ct, cached: 0.25, max_cost=cap))
     assert engine.stop_reason == "max_cost"
     assert engine.stop_detail == f"max_cost={cap!r} reached"
     assert teacher.calls == engine.stats.sent == bought

@@ -75,7 +75,7 @@ def test_requests_run_at_most_lag_ahead_of_curation(tmp_path: Path) -> None:
 
 def test_judge_verdicts_and_a_rerun_served_from_the_cache(tmp_path: Path) -> None:
     cache_path = tmp_path / "cache.sqlite"
-    job = make_job(tmp_path / "a", 40, judge="judge-model", concurrency=4)
+    job = make_job(tmp_path / "a", 38, judge="judge-model", concurrency=4)
     judge_teacher = InProcessTeacher(judge_respond, model="judge-model")
     demo = Demo(scrambled)
     teacher = InProcessTeacher(demo)
@@ -90,7 +90,7 @@ def test_judge_verdicts_and_a_rerun_served_from_the_cache(tmp_path: Path) -> Non
     assert s.rejected["low_score"] > 0 and s.judge_scores["unscored"] > 0
     assert all(e.metadata["judge_score"] in (None, *range(6, 11)) for e in first.curator.accepted)
 
-    again = make_job(tmp_path / "b", 40, judge="judge-model", concurrency=4)
+    again = make_job(tmp_path / "b", 38, judge="judge-model", concurrency=4)
     silent = InProcessTeacher(never)
     silent_judge = InProcessTeacher(never, model="judge-model")
     with ResponseCache(cache_path) as cache:

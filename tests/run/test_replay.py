@@ -50,7 +50,7 @@ def _engine(job: Job, cache: ResponseCache, respond: Flaky, **config: object) ->
         InProcessTeacher(respond),
         cache=cache,
         judge=judge,
-        price=lambda pt, ct: (pt + 3 * ct) / 1e6,
+        price=lambda pt, ct, cached: (pt + 3 * ct) / 1e6,
         backoff=Backoff(base=0.0, retries=2),
         **config,
     )

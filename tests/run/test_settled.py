@@ -16,7 +16,7 @@ from tests.engine_kit import Demo, counts, make_engine, make_job, replayed, run
 def _stopped_by_cost(tmp_path: Path):
     job = make_job(tmp_path / "o", 500, concurrency=1)
     engine = run(
-        make_engine(job, InProcessTeacher(Demo()), price=lambda pt, ct: 0.25, max_cost=1.0)
+        make_engine(job, InProcessTeacher(Demo()), price=lambda pt, ct, cached: 0.25, max_cost=1.0)
     )
     assert engine.stop_reason == "max_cost"
     assert len(engine.ledger.settled) == 1  # the reply that crossed the cap: not curated

@@ -189,6 +189,22 @@ def test_http_proxy_from_the_environment_is_used(
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+def test_no_proxy_sends_directly(
+    serve: Any, transport: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def direct(request: web.Request) -> web.Response:
+        return web.json_response(completion_json("direct"))
+
+    server = serve(direct)
+    # The proxy's address has nothing listening: only a direct request can be answered.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    monkeypatch.delenv("no_proxy", raising=False)
+    got = one(make_teacher("m", base_url=server.base_url, transport=transport))
+    assert got.text == "direct"
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 def test_credentials_in_the_base_url_are_sent_but_never_shown(serve: Any, transport: str) -> None:
     async def gateway(request: web.Request) -> web.Response:
         return web.json_response(completion_json("ok"))

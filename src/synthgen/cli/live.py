@@ -62,6 +62,8 @@ def figures(
         head.append(f"ETA {duration(remaining / rate)}" if rate > 0 else "ETA ?")
     if stats.replayed is not None:
         head.append(f"{base.accepted} resumed")
+    if stats.waiting_since is not None:  # a 429 storm: one probe at a time until it ends
+        head.append(f"rate limited, waiting {duration(now - stats.waiting_since)}")
     cached = stats.cache_hits - base.cache_hits
     detail = [
         f"requests {stats.requests - base.requests}"

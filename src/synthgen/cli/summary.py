@@ -1,13 +1,21 @@
 """What ``synthgen expand`` prints when a run ends: what was written, what this run did (and,
-after a resume, what the journal replayed: earlier runs' traffic, not this one's), what the
-judge did, the report's warnings, and why the run stopped early."""
+after a resume, what the journal replayed: earlier runs' traffic, not this one's), where the
+tokens went (prompt caching, per accepted example, the costliest drops), what the judge did,
+the report's warnings, and why the run stopped early."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from typing import Any
 
-__all__ = ["stop_line", "summary_lines", "warning_lines"]
+__all__ = [
+    "estimate_lines",
+    "spend_line",
+    "stall_lines",
+    "stop_line",
+    "summary_lines",
+    "warning_lines",
+]
 
 
 def summary_lines(report: dict[str, Any], out_dir: object) -> list[str]:
@@ -24,9 +32,84 @@ def summary_lines(report: dict[str, Any], out_dir: object) -> list[str]:
         lines += [requests, rejected_line, tokens]
     else:
         lines += [*_resumed(report, replayed), rejected_line]
+    spend = spend_line(report)
+    if spend:
+        lines.append(spend)
+    lines += stall_lines(report)
     judge = _judge_line(report)
     if judge:
         lines.append(judge)
+    return lines
+
+
+def spend_line(report: dict[str, Any], *, top: int = 3) -> str | None:
+    """Tokens bought per accepted example and the drops that cost the most tokens (the
+    report's token_use), or None when nothing was bought (or the report predates it)."""
+    use = report.get("token_use")
+    if not use or not use.get("by_outcome"):
+        return None
+    per = use.get("per_accepted")
+    head = (
+        f"tokens per accepted example: {per['prompt']:,.0f} in / {per['completion']:,.0f} out"
+        if per
+        else "tokens per accepted example: none accepted"
+    )
+    drops = [(k, v) for k, v in use["by_outcome"].items() if k != "accepted" and v["share"]]
+    if not drops:
+        return f"{head}; no tokens went to dropped candidates"
+    costliest = ", ".join(f"{k} {v['share']:.0%}" for k, v in drops[:top])
+    return f"{head}; costliest drops (share of tokens): {costliest}"
+
+
+def stall_lines(report: dict[str, Any]) -> list[str]:
+    """Hung requests hedged past their deadline, and the waits for a rate-limited teacher
+    (none: no line)."""
+    lines = []
+    hedging = report["requests"].get("hedging")
+    if hedging:
+        unused = hedging["unused_tokens"]
+        paid = f"{unused['prompt']:,} in / {unused['completion']:,} out"
+        lines.append(
+            f"slow requests: {hedging['sent']} duplicates sent past the deadline, "
+            f"{hedging['abandoned']} attempts abandoned; second replies paid for, not used: "
+            f"{paid} tokens, ${hedging['unused_cost_usd']:.4f}"
+        )
+    waited = report["run"].get("rate_limited")
+    if waited:
+        lines.append(
+            f"rate limited: {waited['pauses']} pauses (429 to every request), "
+            f"{waited['waited_s']:.0f}s waiting; {waited['header_holds']} holds asked for "
+            "by the rate-limit headers"
+        )
+    return lines
+
+
+def estimate_lines(est: dict[str, Any]) -> list[str]:
+    """The dry-run estimate (run.estimate), with and without prompt caching."""
+    cost = est["cost_usd"]
+    lines = [
+        f"requests ≈ {est['requests']}, prompt tokens ≈ {est['prompt_tokens']:,}, "
+        f"completion tokens ≈ {est['completion_tokens']:,}, cost "
+        + ("unknown (no price for this model)" if cost is None else f"≈ ${cost:.4f}")
+    ]
+    prompt = est["prompt_tokens"] or 1
+    cached, cacheable = est.get("cached_prompt_tokens", 0), est.get("cacheable_prompt_tokens", 0)
+    without = est.get("cost_usd_without_caching")
+    if cached:
+        lines.append(
+            f"prompt caching: ≈ {cached:,} prompt tokens ({cached / prompt:.0%}) served from the "
+            f"provider's cache; cost without caching ≈ ${without or 0:.4f}"
+        )
+    elif cacheable:
+        lines.append(
+            f"prompt caching: ≈ {cacheable:,} prompt tokens ({cacheable / prompt:.0%}) are a "
+            "repeated prefix, but this model's provider is not known to cache them unasked "
+            "(not counted in the cost)"
+        )
+    else:
+        lines.append(
+            "prompt caching: none expected (the part every prompt shares is under 1,024 tokens)"
+        )
     return lines
 
 
@@ -53,8 +136,14 @@ def _fresh(r: dict[str, Any]) -> tuple[str, str]:
         f"requests: {req['sent']} sent to the teacher, {req['cache_hits']} from cache, "
         f"{req['retries']} retries, {req['failed']} failed; {r['replies']} replies curated, "
         f"{r['candidates']} candidates, {r['accepted']} accepted",
-        f"tokens {_tokens(r['tokens'])}{_cost(r['cost_usd'])}; {r['run']['wall_time_s']:.1f}s",
+        f"tokens {_tokens(r['tokens'])}{_cost(r['cost_usd'], _saved(r))}; "
+        f"{r['run']['wall_time_s']:.1f}s",
     )
+
+
+def _saved(r: dict[str, Any]) -> float | None:
+    saved = (r.get("token_use") or {}).get("cache_saving_usd")
+    return saved if isinstance(saved, (int, float)) else None
 
 
 def _resumed(r: dict[str, Any], old: dict[str, Any]) -> list[str]:
@@ -62,7 +151,10 @@ def _resumed(r: dict[str, Any], old: dict[str, Any]) -> list[str]:
     sent = req["sent"] - old["sent"]
     cached = req["cache_hits"] - old["cache_hits"]
     replies = r["replies"] - old["replies"]
-    tokens = {k: r["tokens"][k] - old["tokens"][k] for k in ("prompt", "completion")}
+    tokens = {
+        k: r["tokens"].get(k, 0) - old["tokens"].get(k, 0)
+        for k in ("prompt", "completion", "cached")
+    }
     if sent or cached or replies or req["failed"] > old["failed"]:
         this_run = (
             f"this run: {sent} sent to the teacher, {cached} from cache, "
@@ -107,8 +199,12 @@ def _judge_line(r: dict[str, Any]) -> str | None:
 
 
 def _tokens(t: dict[str, int]) -> str:
-    return f"{t['prompt']:,} in / {t['completion']:,} out"
+    cached = t.get("cached", 0)
+    share = f" ({cached:,} cached, {cached / t['prompt']:.0%})" if cached and t["prompt"] else ""
+    return f"{t['prompt']:,} in{share} / {t['completion']:,} out"
 
 
-def _cost(usd: float) -> str:
-    return f"; cost ≈ ${usd:.4f}" if usd else ""
+def _cost(usd: float, saved: float | None = None) -> str:
+    if not usd:
+        return ""
+    return f"; cost ≈ ${usd:.4f}" + (f" (prompt caching saved ${saved:.4f})" if saved else "")

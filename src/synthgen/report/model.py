@@ -28,8 +28,11 @@ if TYPE_CHECKING:
 __all__ = [
     "SCHEMA_VERSION",
     "Diversity",
+    "Hedging",
     "Inspired",
     "Judge",
+    "OutcomeCost",
+    "RateLimited",
     "Rejected",
     "Replayed",
     "Report",
@@ -42,6 +45,7 @@ __all__ = [
     "Stop",
     "Teacher",
     "TemplateUse",
+    "TokenUse",
     "Tokens",
     "Validation",
 ]
@@ -125,13 +129,25 @@ class Seeds(_Section):
     sha256: str
 
 
+class Hedging(_Section):
+    """Requests that outlived their adaptive deadline: duplicates sent, attempts abandoned
+    unanswered, and the replies that arrived but were not curated (paid for: in cost_usd)."""
+
+    sent: int
+    abandoned: int
+    unused_tokens: dict[str, int]  # prompt, completion
+    unused_cost_usd: float
+
+
 class Requests(_Section):
+    _absent_when_none = frozenset({"hedging"})
     total: int  # requests whose reply (or failure) was curated
     sent: int  # sent to the teacher, counted when sent (answered or not), across resumes
     cache_hits: int
     retries: int
     failed: int
     faults: dict[str, int]
+    hedging: Hedging | None = None  # only when a request was hedged
 
 
 class Rejected(_Section):
@@ -142,6 +158,31 @@ class Rejected(_Section):
 class Tokens(_Section):
     prompt: int
     completion: int
+    # Of the prompt tokens, those the provider served from its prompt cache (billed at its
+    # cached rate); reports before this key read as 0.
+    cached: int = 0
+
+
+class OutcomeCost(_Section):
+    """The teacher tokens (and USD) charged to one outcome of the candidates: each reply's
+    tokens split evenly over its candidates (run.spend)."""
+
+    count: int  # candidates; whole replies for unparseable/truncated/empty_reply
+    prompt: int
+    completion: int
+    cost_usd: float
+    share: float  # of all teacher tokens bought
+
+
+class TokenUse(_Section):
+    """Where the teacher tokens went: the share of prompt tokens the provider's prompt cache
+    served and what that saved, tokens bought per accepted example, and the tokens by what
+    became of the candidates, costliest first (``accepted``, drop reasons, ``not_curated``)."""
+
+    cached_share: float | None  # None: no prompt tokens bought
+    cache_saving_usd: float | None  # None: no price, or no cached price, for the model
+    per_accepted: dict[str, float] | None  # prompt, completion; None: nothing accepted
+    by_outcome: dict[str, OutcomeCost]
 
 
 class Replayed(_Section):
@@ -160,15 +201,25 @@ class Replayed(_Section):
     cost_usd: float
 
 
+class RateLimited(_Section):
+    """This run's waits for a rate-limited teacher: 429 storms paused (one probe at a time
+    until it recovered) and holds the x-ratelimit-* headers asked for."""
+
+    pauses: int
+    waited_s: float
+    header_holds: int
+
+
 class RunInfo(_Section):
     """What differs between two runs that wrote the same dataset: where and how fast, and
     how the work split between this run and the journal it replayed. Everything outside this
     section is identical when a finished job is re-run from the cache."""
 
-    _absent_when_none = frozenset({"replayed"})
+    _absent_when_none = frozenset({"replayed", "rate_limited"})
     out_dir: str
     resumed_from_request: int
     replayed: Replayed | None = None  # only when the run resumed a journal
+    rate_limited: RateLimited | None = None  # only when the teacher rate-limited the run
     wall_time_s: float
 
 
@@ -233,7 +284,7 @@ class Validation(_Section):
 class Report(_Section):
     """Everything a finished (or stopped) run did; ``as_json()`` is report.json."""
 
-    _absent_when_none = frozenset({"judge", "warnings"})
+    _absent_when_none = frozenset({"judge", "warnings", "token_use"})
     schema_version: int = SCHEMA_VERSION
     synthgen_version: str = Field(default_factory=_version)
     complete: bool
@@ -252,6 +303,7 @@ class Report(_Section):
     per_category: dict[str, int]
     tokens: Tokens
     cost_usd: float
+    token_use: TokenUse | None = None  # absent in reports before it
     judge: Judge | None = None  # only with --judge
     quotas: dict[str, int]
     split: Split

@@ -11,17 +11,18 @@ stop early, :class:`FrontierPool` holds what later prompts may show.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from synthgen.curate.curator import Curator, Outcome
 from synthgen.data.example import Example
 from synthgen.prompts.plan import Planner, RequestPlan
-from synthgen.run.budgets import REPEATED_FAILURES, Budgets, Stop, diagnose
+from synthgen.run.budgets import Budgets, Stop, diagnose
+from synthgen.run.deadline import Deadline
+from synthgen.run.engine_config import EngineConfig
+from synthgen.run.excerpt import EXCERPT_CHARS, bounded
 from synthgen.run.frontier import FrontierPool
 from synthgen.run.journal import FailRecord, JournalRecord, RunState
 from synthgen.run.ledger import Ledger
@@ -30,42 +31,21 @@ from synthgen.run.sendlog import SendLog
 from synthgen.run.settled import SettledLog
 from synthgen.run.stats import RunStats
 from synthgen.teacher import ChatRequest, Completion, Teacher
-from synthgen.teacher.pacing import Backoff
+from synthgen.teacher.pacing import Pacing
 
 if TYPE_CHECKING:
     from synthgen.prompts.judge import Judge
     from synthgen.teacher.cache import ResponseCache
 
-__all__ = ["Engine", "EngineConfig", "Failure", "diagnose"]
+__all__ = ["EXCERPT_CHARS", "Engine", "EngineConfig", "Failure", "diagnose"]
 
 
 log = logging.getLogger("synthgen")
 
-# Rejected replies and candidates are kept to this many characters (journal, rejected.jsonl).
-EXCERPT_CHARS = 2_000
-
 # What _start answers for a request that would be sent with --max-requests reached.
 _OVER_BUDGET = object()
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    concurrency: int = 16
-    max_requests: int | None = None  # requests sent to the teacher, across resumes
-    max_cost: float | None = None
-    timeout: float = 120.0
-    backoff: Backoff = field(default_factory=Backoff)
-    rpm: float | None = None
-    tpm: float | None = None
-    yield_window: int = 200
-    min_yield: float = 0.05
-    seed: int = 0
-    lag: int | None = None  # requests may only run this far ahead of curation (frontier)
-    per_request: float = 5.0  # conversations a request asks for (mean over the mix)
-    repeated_failures: int = REPEATED_FAILURES  # identical failures in a row that stop it
-    # After drain() (the first Ctrl-C, SIGTERM or SIGHUP), how long replies in flight (paid
-    # for) may take to land in the cache before they are abandoned.
-    drain_timeout: float = 30.0
+# The longest the loop curates replies from the cache before it lets other tasks run.
+_SLICE = 0.02
 
 
 BuildRequest = Callable[[RequestPlan, FrontierPool], ChatRequest]
@@ -87,7 +67,10 @@ class Engine:
         on_progress: Callable[[RunStats], None] | None = None,
         judge: Judge | None = None,
         judge_price: Price | None = None,
+        pacing: Pacing | None = None,
     ) -> None:
+        """``pacing``: shared with other runs on the same endpoint and key (default: this
+        run's own, from the config's concurrency, rpm, tpm and rate-limit patience)."""
         self.config = config
         self.planner = planner
         self.build_request = build_request
@@ -114,12 +97,18 @@ class Engine:
             price=price,
             judge_price=judge_price,
             backoff=config.backoff,
-            concurrency=config.concurrency,
-            rpm=config.rpm,
-            tpm=config.tpm,
+            pacing=pacing
+            or Pacing(
+                config.concurrency,
+                rpm=config.rpm,
+                tpm=config.tpm,
+                patience=config.rate_limit_patience,
+            ),
+            deadline=Deadline(config.timeout, floor=config.hedge_floor),
             seed=config.seed,
             on_purchase=self._after_purchase,
             on_send=self._sending,
+            on_give_up=self._rate_limited_out,
         )
         self._frontier = 0  # next ordinal to curate
         # Finished requests (or a fatal error to re-raise), and None to wake the loop.
@@ -191,9 +180,13 @@ class Engine:
         inflight = self._inflight
         ready: dict[int, Answer] = {}
         self._next = self._frontier
+        listeners = self.runner.pacing.storm.listeners
+        listeners.append(self._storm_changed)
         try:
             while not self.curator.done and self.stop.reason is None:
-                self._send_more(ready)
+                if self._send_more(ready):
+                    await asyncio.sleep(0)  # replies from the cache: let other tasks run
+                    continue
                 if not inflight:
                     break
                 item = await self._done.get()
@@ -214,15 +207,20 @@ class Engine:
                 await asyncio.gather(*inflight.values(), return_exceptions=True)
             inflight.clear()
             self.sends.close()
+            listeners.remove(self._storm_changed)
+            self._note_waits()
             self.settled_log.append(self.ledger.settle())
             self.state.sync()
         if not self.curator.done:
             self.stop.end("exhausted")
         return self.curator.accepted
 
-    def _send_more(self, ready: dict[int, Answer]) -> None:
+    def _send_more(self, ready: dict[int, Answer]) -> bool:
         """Start requests while the limits allow: the concurrency, what is still needed, the
-        window ahead of curation, and --max-requests."""
+        window ahead of curation, and --max-requests. True when it stopped only to give the
+        event loop back: replies from the cache are curated here, and a resumed run can
+        take thousands in a row."""
+        give_back = asyncio.get_running_loop().time() + _SLICE
         window = max(4 * self.config.concurrency, 64)
         if self.config.lag is not None:
             # A request may show examples accepted from requests >= lag before it: those
@@ -241,6 +239,9 @@ class Engine:
             self._next += 1
             if isinstance(task, asyncio.Task):
                 self._inflight[plan.ordinal] = task
+            elif asyncio.get_running_loop().time() > give_back:
+                return True
+        return False
 
     async def _let_land(self) -> None:
         """Wait (bounded; interrupt() ends it) for the requests in flight after drain()."""
@@ -305,6 +306,11 @@ class Engine:
         per_reply = s.accepted / s.replies if s.replies >= 3 else 0.8 * self.config.per_request
         return max(1, math.ceil(1.25 * remaining / max(per_reply, 0.1)) + 1)
 
+    def _rate_limited_out(self, detail: str) -> None:
+        """A 429 storm outlasted its patience: the run ends, its curated work written."""
+        if self.stop.end("rate_limited", f"{detail}; run the same command again to resume"):
+            self._done.put_nowait(None)
+
     def _after_purchase(self) -> None:
         if self.budgets.check_cost():
             self._done.put_nowait(None)  # wake the loop: stop buying now
@@ -318,9 +324,25 @@ class Engine:
                 continue
             self._curate(answer)
         if self.on_progress is not None:
-            self.stats.concurrency = self.runner.limit.value
-            self.stats.concurrency_max = self.runner.limit.maximum
+            self._note_waits()
             self.on_progress(self.stats)
+
+    def _storm_changed(self) -> None:
+        """A 429 storm began or ended: nothing may be curated for a while, so say so now."""
+        if self.on_progress is not None:
+            self._note_waits()
+            self.on_progress(self.stats)
+
+    def _note_waits(self) -> None:
+        """The concurrency in use and this run's rate-limit waits, from its pacing (a shared
+        pacing: the endpoint's)."""
+        pacing, s = self.runner.pacing, self.stats
+        s.concurrency, s.concurrency_max = pacing.limit.value, pacing.limit.maximum
+        storm = pacing.storm
+        s.waiting_since = storm.started if storm.active else None
+        s.rate_limit_pauses = pacing.storm.storms
+        s.rate_limited_s = pacing.waited
+        s.header_holds = pacing.headers.holds
 
     def _curate(self, answer: Answer) -> None:
         plan, result = answer.plan, answer.result
@@ -330,6 +352,7 @@ class Engine:
                 fail=FailRecord(kind=result.kind, status=result.status, message=result.message),
                 retries=answer.retries,
                 faults=answer.faults,
+                hedge=answer.hedge,
             )
         else:
             assert result is not None
@@ -352,6 +375,7 @@ class Engine:
             src="cache" if answer.cached else "sent",
             pt=result.prompt_tokens,
             ct=result.completion_tokens,
+            cpt=result.cached_tokens,
             cand=outcome.candidates,
             acc=outcome.accepted,
             rej=[bounded(row) for row in outcome.drops],
@@ -360,28 +384,5 @@ class Engine:
             cost=answer.cost,
             retries=answer.retries,
             faults=answer.faults,
+            hedge=answer.hedge,
         )
-
-
-def bounded(row: dict[str, Any]) -> dict[str, Any]:
-    """A rejected.jsonl row as the journal keeps it: what was rejected, cut to an excerpt of
-    EXCERPT_CHARS characters when longer (a 100 MB reply once made a 4 GB journal), with its
-    full length in ``chars``."""
-    key = "text" if "text" in row else "messages"
-    value = row.get(key)
-    if _size(value) <= EXCERPT_CHARS:
-        return row
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    rest = {k: v for k, v in row.items() if k != key}
-    return {**rest, "text": text[:EXCERPT_CHARS], "chars": len(text)}
-
-
-def _size(value: object) -> int:
-    """About how many characters ``value`` is as JSON; cheap for the usual conversation."""
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, list) and len(value) <= 64:
-        contents = [m.get("content") if isinstance(m, dict) else None for m in value]
-        if all(isinstance(c, str) for c in contents):
-            return sum(len(c) + 40 for c in contents if isinstance(c, str))
-    return len(json.dumps(value, ensure_ascii=False, default=str))

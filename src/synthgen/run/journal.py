@@ -28,6 +28,7 @@ from synthgen.errors import (
     OutputExistsError,
     write_error,
 )
+from synthgen.run.hedge import HedgeRecord
 from synthgen.run.outdir import (
     DATA_FILES,
     LEGACY_FILES,
@@ -81,6 +82,7 @@ class JournalRecord(BaseModel):
     src: Literal["sent", "cache"] | None = None  # None: failed
     pt: int = 0  # prompt tokens
     ct: int = 0  # completion tokens
+    cpt: int = 0  # of pt, served from the provider's prompt cache (absent: none)
     cand: int = 0  # candidates in the reply
     acc: list[Example] = []  # accepted
     rej: list[dict[str, Any]] = []  # rejected.jsonl rows
@@ -92,6 +94,7 @@ class JournalRecord(BaseModel):
     # journals before these keys resume with none).
     retries: int = 0
     faults: dict[str, int] = {}
+    hedge: HedgeRecord | None = None  # absent: not hedged
 
     @field_serializer("acc")
     def _chat_lines(self, acc: list[Example]) -> list[dict[str, Any]]:
@@ -105,10 +108,14 @@ class JournalRecord(BaseModel):
             data = self.model_dump(exclude={"fail", "retries", "faults"}, exclude_none=True)
             if not self.sur:
                 del data["sur"]
+            if not self.cpt:
+                del data["cpt"]
         if self.retries:
             data["retries"] = self.retries
         if self.faults:
             data["faults"] = self.faults
+        if self.hedge is not None and self.fail is not None:
+            data["hedge"] = self.hedge.model_dump()
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 

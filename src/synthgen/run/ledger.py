@@ -43,6 +43,8 @@ class Purchase:
     completion_tokens: int
     cost: float
     judge: bool = False
+    unused: bool = False  # a hedged request's second reply: paid for, not curated
+    cached_tokens: int = 0  # of prompt_tokens, from the provider's prompt cache
 
 
 @dataclass
@@ -52,6 +54,8 @@ class _Open:
     purchases: list[Purchase] = field(default_factory=list)
     retries: int = 0
     faults: Counter[str] = field(default_factory=Counter)
+    hedged: int = 0
+    abandoned: int = 0
 
 
 class Ledger:
@@ -84,6 +88,13 @@ class Ledger:
         self._open.setdefault(ordinal, _Open()).faults[kind] += 1
         self.stats.live_faults[kind] += 1  # for the live view: this run's, at once
 
+    def hedged(self, ordinal: int, *, sent: int, abandoned: int) -> None:
+        """Duplicates of a request sent past its deadline, attempts of it abandoned."""
+        entry = self._open.setdefault(ordinal, _Open())
+        entry.hedged += sent
+        entry.abandoned += abandoned
+        self.stats.live_hedged += sent
+
     def retry(self, ordinal: int) -> None:
         self._open.setdefault(ordinal, _Open()).retries += 1
         self.stats.live_retries += 1
@@ -108,6 +119,10 @@ class Ledger:
         s.requests += 1
         s.retries += record.retries
         s.faults.update(record.faults)
+        if record.hedge is not None:
+            h = record.hedge
+            s.hedge.count(h.sent, h.abandoned, h.pt, h.ct, h.cost)
+            s.cost_usd += h.cost
         if record.fail is not None:
             s.failed += 1
             self._journal_sends += 1
@@ -119,7 +134,9 @@ class Ledger:
             self._journal_sends += 1
             s.prompt_tokens += record.pt
             s.completion_tokens += record.ct
+            s.cached_tokens += record.cpt
             s.cost_usd += record.cost or 0.0
+            s.token_use.count(record)
         s.candidates += record.cand
         s.accepted += len(record.acc)
         s.surplus += record.sur
@@ -127,6 +144,7 @@ class Ledger:
             s.judge_calls += record.judge.sent
             s.judge_tokens += record.judge.pt + record.judge.ct
             s.cost_usd += record.judge.cost
+            s.judge_cost += record.judge.cost
             s.judge_scores.update(
                 str(x) if x is not None else "unscored" for x in record.judge.scores
             )
@@ -165,14 +183,19 @@ class Ledger:
         s = self.stats
         s.retries += entry.get("retries", 0)
         s.faults.update(entry.get("faults", {}))
+        s.hedge.count(entry.get("hedged", 0), entry.get("abandoned", 0), 0, 0, 0.0)
         for p in entry.get("bought", []):
             s.cost_usd += p.get("cost", 0.0)
-            if p.get("judge"):
+            if p.get("unused"):
+                s.hedge.count(0, 0, p["pt"], p["ct"], p.get("cost", 0.0))
+            elif p.get("judge"):
                 s.judge_calls += 1
                 s.judge_tokens += p["pt"] + p["ct"]
+                s.judge_cost += p.get("cost", 0.0)
             else:
                 s.prompt_tokens += p["pt"]
                 s.completion_tokens += p["ct"]
+                s.cached_tokens += p.get("cpt", 0)
 
 
 def _entry(ordinal: int, opened: _Open) -> dict[str, Any]:
@@ -181,6 +204,8 @@ def _entry(ordinal: int, opened: _Open) -> dict[str, Any]:
         "bought": [
             {"pt": p.prompt_tokens, "ct": p.completion_tokens, "cost": p.cost}
             | ({"judge": True} if p.judge else {})
+            | ({"unused": True} if p.unused else {})
+            | ({"cpt": p.cached_tokens} if p.cached_tokens else {})
             for p in opened.purchases
         ],
     }
@@ -188,4 +213,8 @@ def _entry(ordinal: int, opened: _Open) -> dict[str, Any]:
         entry["retries"] = opened.retries
     if opened.faults:
         entry["faults"] = dict(opened.faults)
+    if opened.hedged:
+        entry["hedged"] = opened.hedged
+    if opened.abandoned:
+        entry["abandoned"] = opened.abandoned
     return entry

@@ -28,6 +28,7 @@ from synthgen.report.model import (
 from synthgen.run.hints import eval_shortfall, warn
 from synthgen.run.outdir import DATA_FILES
 from synthgen.run.result import Result
+from synthgen.run.spend import cache_saving_usd
 from synthgen.settings import DEMO_MODEL, reproduce_command
 
 if TYPE_CHECKING:
@@ -113,6 +114,7 @@ def build_report(
         )
     stats = engine.stats.to_dict()
     resumed_from = stats["requests"].pop("resumed_from_request")
+    stats["token_use"]["cache_saving_usd"] = cache_saving_usd(s.model, engine.stats.cached_tokens)
     judge_teacher = getattr(getattr(engine.runner, "judge", None), "teacher", None)
     if "judge" in stats and judge_teacher is not None and judge_teacher is not engine.teacher:
         stats["judge"]["endpoint"] = (
@@ -158,7 +160,7 @@ def build_report(
         run=RunInfo(
             out_dir=str(s.out_dir),
             resumed_from_request=resumed_from,
-            **engine.stats.replayed_section(),
+            **engine.stats.run_section(),
             wall_time_s=round(time.time() - started, 3),
         ),
     )

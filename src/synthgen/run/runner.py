@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING
 from synthgen.data.example import Example
 from synthgen.errors import TeacherError, TeacherFatalError
 from synthgen.prompts.plan import RequestPlan
+from synthgen.run.deadline import Deadline
+from synthgen.run.hedge import Hedger, HedgeRecord, HedgeTally
 from synthgen.run.journal import JudgeRecord
 from synthgen.run.ledger import Ledger, Purchase
 from synthgen.run.probe import unreachable
 from synthgen.teacher import ChatRequest, Completion, Teacher
-from synthgen.teacher.pacing import AdaptiveLimit, Backoff, RateLimiter
+from synthgen.teacher.pacing import Backoff, Pacing, PatienceExhausted
 
 if TYPE_CHECKING:
     from synthgen.prompts.judge import Judge
@@ -33,7 +35,9 @@ __all__ = ["Answer", "CacheKey", "Failure", "Judged", "Price", "RequestRunner"]
 
 log = logging.getLogger("synthgen")
 
-Price = Callable[[int, int], float | None]
+# USD for (prompt, completion, cached) tokens, cached being the prompt tokens the provider
+# served from its prompt cache; None: no price.
+Price = Callable[[int, int, int], float | None]
 # The response cache key of a request to a teacher, with the request's ordinal (-1 for
 # judge calls, which are deterministic).
 CacheKey = Callable[[Teacher, ChatRequest, int], str]
@@ -72,7 +76,7 @@ class Answer:
     """What came back for a request. ``result`` is None when it was skipped (its category
     filled up before it was sent); ``cost`` is None when nothing was bought or there is no
     price; ``judged`` is None without a judge. ``retries`` and ``faults`` count the
-    request's teacher and judge calls together."""
+    request's teacher and judge calls together, and ``hedge`` what hedging them cost."""
 
     plan: RequestPlan
     request: ChatRequest | None = None
@@ -82,14 +86,29 @@ class Answer:
     judged: Judged | None = None
     retries: int = 0
     faults: dict[str, int] = field(default_factory=dict)
+    hedge: HedgeRecord | None = None
 
 
 @dataclass
 class _Tally:
-    """The retries and faults of one request's calls, for its journal record."""
+    """The retries, faults and hedges of one request's calls, for its journal record."""
 
     retries: int = 0
     faults: Counter[str] = field(default_factory=Counter)
+    hedge: HedgeTally = field(default_factory=HedgeTally)
+    unused: list[Purchase] = field(default_factory=list)
+
+    def hedge_record(self) -> HedgeRecord | None:
+        h = self.hedge
+        if not (h.sent or h.abandoned or self.unused):
+            return None
+        return HedgeRecord(
+            sent=h.sent,
+            abandoned=h.abandoned,
+            pt=sum(p.prompt_tokens for p in self.unused),
+            ct=sum(p.completion_tokens for p in self.unused),
+            cost=math.fsum(p.cost for p in self.unused),
+        )
 
 
 class RequestRunner:
@@ -107,24 +126,38 @@ class RequestRunner:
         concurrency: int = 16,
         rpm: float | None = None,
         tpm: float | None = None,
+        pacing: Pacing | None = None,
+        deadline: Deadline | None = None,
         seed: int = 0,
         on_purchase: Callable[[], None] = lambda: None,
         on_send: Callable[[int], None] = lambda ordinal: None,
+        on_give_up: Callable[[str], None] = lambda detail: None,
     ) -> None:
+        """``pacing`` may be shared by runs on the same endpoint and key (default: this
+        runner's own, from ``concurrency``, ``rpm`` and ``tpm``); ``deadline`` says when an
+        attempt is hedged (default: learnt, at most 120 s); ``on_give_up`` is told when a
+        429 storm outlasts its patience."""
         if cache is not None and cache_key is None:
             raise ValueError("a cache needs a cache_key")
         self.teacher = teacher
         self.judge = judge
         self.ledger = ledger
-        self.limit = AdaptiveLimit(concurrency)
+        self.pacing = pacing or Pacing(concurrency, rpm=rpm, tpm=tpm)
+        self.limit = self.pacing.limit
+        # No duplicates while the endpoint is paused or held: they would only add 429s.
+        self._hedger = Hedger(
+            deadline or Deadline(120.0), may_hedge=lambda: not self.pacing.waiting
+        )
+        if hasattr(teacher, "on_headers"):  # the transports that can show x-ratelimit-*
+            teacher.on_headers = self.pacing.observe
         self._cache = cache
         self._cache_key = cache_key
         self._prices = (price, judge_price)
         self._backoff = backoff or Backoff()
-        self._rate = RateLimiter(rpm, tpm)
         self._rng = random.Random(seed)
         self._on_purchase = on_purchase  # after each purchase: the cost budget
         self._on_send = on_send  # before a request is first sent: it counts from then
+        self._on_give_up = on_give_up
         self.cache_write_failed = False
         self._reached: set[str] = set()  # endpoints that have answered in this run
         self.draining = False  # the run is stopping: no request is retried
@@ -174,7 +207,15 @@ class RequestRunner:
             worth = worth_judging(plan, result)
             judged = await self._judge(plan.ordinal, self.judge, worth, tally)
         return Answer(
-            plan, request, result, hit is not None, cost, judged, tally.retries, dict(tally.faults)
+            plan,
+            request,
+            result,
+            hit is not None,
+            cost,
+            judged,
+            tally.retries,
+            dict(tally.faults),
+            tally.hedge_record(),
         )
 
     async def _judge(
@@ -202,11 +243,17 @@ class RequestRunner:
             purchases=tuple(p for _, _, p in results if p is not None),
         )
 
-    def _buy(self, ordinal: int, completion: Completion, *, judge: bool) -> Purchase:
-        pt, ct = completion.prompt_tokens, completion.completion_tokens
+    def _buy(
+        self, ordinal: int, completion: Completion, *, judge: bool, unused: bool = False
+    ) -> Purchase:
+        pt, ct, cached = (
+            completion.prompt_tokens,
+            completion.completion_tokens,
+            completion.cached_tokens,
+        )
         price = self._prices[1 if judge else 0]
-        cost = (price(pt, ct) or 0.0) if price is not None else 0.0
-        purchase = Purchase(pt, ct, cost, judge=judge)
+        cost = (price(pt, ct, cached) or 0.0) if price is not None else 0.0
+        purchase = Purchase(pt, ct, cost, judge=judge, unused=unused, cached_tokens=cached)
         self.ledger.bought(ordinal, purchase)
         self._on_purchase()
         return purchase
@@ -221,41 +268,49 @@ class RequestRunner:
         *,
         count: bool = False,
     ) -> Completion | Failure:
-        """The reply to ``request``, retried with backoff; with ``count``, on_send is told
-        just before it is first sent (retries are not new requests)."""
+        """The reply to ``request``, paced, hedged past its deadline and retried with
+        backoff; with ``count``, on_send is told just before it is first sent (retries and
+        duplicates are not new requests). In a 429 storm, waiting for the endpoint to
+        recover does not use up the request's retries; the storm's patience bounds it."""
         backoff = self._backoff
-        est_tokens = sum(len(m["content"]) for m in request.messages) // 3
+        estimate = sum(len(m["content"]) for m in request.messages) // 3 + (request.max_tokens or 0)
         attempt = 0
+        sent = False
         while True:
-            await self._rate.acquire(est_tokens)
-            if count and attempt == 0:
-                self._on_send(ordinal)
             try:
-                # Every backend enforces --timeout itself (a second timer per request here
-                # costs measurable CPU at hundreds of requests per second).
-                completion = await teacher.complete(request)
+                probe = await self.pacing.acquire(estimate)
+            except PatienceExhausted as e:
+                self._on_give_up(str(e))
+                return Failure("rate_limit", 429, str(e))
+            if count and not sent:
+                self._on_send(ordinal)
+                sent = True
+            try:
+                completion = await self._call(teacher, ordinal, request, tally, probe)
             except TeacherFatalError:
                 raise
             except (TeacherError, asyncio.TimeoutError) as e:
                 err = (
                     e if isinstance(e, TeacherError) else TeacherError("timed out", kind="timeout")
                 )
-                if err.kind == "connection" and teacher.endpoint not in self._reached:
-                    # Nothing answered yet: a server that is not there stops the run now.
-                    fatal = await unreachable(teacher.endpoint)
-                    if fatal is not None:
-                        raise fatal from None
+                await self._first_contact(teacher, err)
                 self.ledger.fault(ordinal, err.kind)
                 tally.faults[err.kind] += 1
+                storm = False
                 if err.kind == "rate_limit":
-                    self.limit.on_rate_limit()
-                if not err.retryable or attempt >= backoff.retries or self.draining:
+                    self.pacing.rate_limited(err.retry_after, probe=probe)
+                    storm = self.pacing.storm.active
+                else:
+                    self.pacing.failed(probe=probe)
+                if not err.retryable or (attempt >= backoff.retries and not storm) or self.draining:
                     log.warning(
                         "request %d failed after %d attempts: %s", ordinal, attempt + 1, err
                     )
                     return Failure(err.kind, err.status, str(err))
                 self.ledger.retry(ordinal)
                 tally.retries += 1
+                if storm:  # the storm's gate paces the retry
+                    continue
                 wait = backoff.delay(attempt, err.retry_after, self._rng)
                 log.info("request %d: %s; retry %d in %.1fs", ordinal, err, attempt + 1, wait)
                 with contextlib.suppress(asyncio.TimeoutError):
@@ -264,10 +319,43 @@ class RequestRunner:
                     return Failure(err.kind, err.status, str(err))
                 attempt += 1
                 continue
-            self.limit.on_success()
+            except BaseException:
+                self.pacing.failed(probe=probe)  # cancelled: another may probe
+                raise
+            self.pacing.succeeded(
+                estimated=estimate, used=completion.prompt_tokens + completion.completion_tokens
+            )
             self._reached.add(teacher.endpoint)
             if self._cache is not None and not self._cache.put(key, completion.to_dict()):
                 # The cache cannot be written (full disk, locked): it has said so once; the
                 # run goes on, and the journal still holds this reply once it is curated.
                 self.cache_write_failed = True
             return completion
+
+    async def _call(
+        self, teacher: Teacher, ordinal: int, request: ChatRequest, tally: _Tally, probe: bool
+    ) -> Completion:
+        """One attempt, hedged past the adaptive deadline (a storm's probe is not: it is
+        meant to be the only request out). Every backend enforces --timeout itself."""
+        if probe:
+            return await teacher.complete(request)
+        hedge = tally.hedge
+        before = (hedge.sent, hedge.abandoned, len(hedge.unused))
+        try:
+            return await self._hedger.call(lambda: teacher.complete(request), hedge)
+        finally:
+            if hedge.sent > before[0] or hedge.abandoned > before[1]:
+                self.ledger.hedged(
+                    ordinal, sent=hedge.sent - before[0], abandoned=hedge.abandoned - before[1]
+                )
+            for extra in hedge.unused[before[2] :]:
+                # Both replies arrived: both were paid for; only the first is curated.
+                judge = teacher is not self.teacher
+                tally.unused.append(self._buy(ordinal, extra, judge=judge, unused=True))
+
+    async def _first_contact(self, teacher: Teacher, err: TeacherError) -> None:
+        if err.kind == "connection" and teacher.endpoint not in self._reached:
+            # Nothing answered yet: a server that is not there stops the run now.
+            fatal = await unreachable(teacher.endpoint)
+            if fatal is not None:
+                raise fatal from None

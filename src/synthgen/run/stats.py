@@ -8,6 +8,43 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from synthgen.run.spend import TokenUse
+
+
+@dataclass
+class HedgeStats:
+    """Requests hedged past their adaptive deadline (run.hedge): duplicates sent, attempts
+    abandoned unanswered, and the replies paid for but not curated (in ``cost_usd`` too)."""
+
+    sent: int = 0
+    abandoned: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def count(self, sent: int, abandoned: int, pt: int, ct: int, cost: float) -> None:
+        self.sent += sent
+        self.abandoned += abandoned
+        self.prompt_tokens += pt
+        self.completion_tokens += ct
+        self.cost_usd += cost
+
+    def section(self) -> dict[str, Any]:
+        """For report.json's requests (no key when nothing was hedged)."""
+        if not (self.sent or self.abandoned or self.prompt_tokens):
+            return {}
+        return {
+            "hedging": {
+                "sent": self.sent,
+                "abandoned": self.abandoned,
+                "unused_tokens": {
+                    "prompt": self.prompt_tokens,
+                    "completion": self.completion_tokens,
+                },
+                "unused_cost_usd": round(self.cost_usd, 6),
+            }
+        }
+
 
 @dataclass
 class RunStats:
@@ -27,12 +64,16 @@ class RunStats:
     judge_calls: int = 0  # judge requests sent (not from the cache)
     judge_tokens: int = 0
     judge_scores: Counter[str] = field(default_factory=Counter)
+    judge_cost: float = 0.0  # of cost_usd
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0  # of prompt_tokens, served from the provider's prompt cache
     cost_usd: float = 0.0
+    token_use: TokenUse = field(default_factory=TokenUse)  # tokens by candidate outcome
     faults: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
     per_category: Counter[str] = field(default_factory=Counter)
+    hedge: HedgeStats = field(default_factory=HedgeStats)
     started: float = field(default_factory=time.monotonic)
     resumed_from: int = 0
     # What the journal replayed on resume: the counts earlier runs reached (None when
@@ -46,6 +87,13 @@ class RunStats:
     concurrency_max: int = 0
     live_retries: int = 0
     live_faults: Counter[str] = field(default_factory=Counter)
+    live_hedged: int = 0
+    # This run's 429 storms (teacher.storm): paused now, pauses, seconds paused, and the
+    # holds the rate-limit headers asked for; timings, so in the report's "run" section.
+    waiting_since: float | None = None  # time.monotonic() the current pause began
+    rate_limit_pauses: int = 0
+    rate_limited_s: float = 0.0
+    header_holds: int = 0
 
     @property
     def rejected_total(self) -> int:
@@ -77,10 +125,22 @@ class RunStats:
                 "replies": r.replies,
                 "candidates": r.candidates,
                 "accepted": r.accepted,
-                "tokens": {"prompt": r.prompt_tokens, "completion": r.completion_tokens},
+                "tokens": r.tokens(),
                 "cost_usd": round(r.cost_usd, 6),
             }
         }
+
+    def run_section(self) -> dict[str, Any]:
+        """For the report's "run" section: what was replayed, and this run's rate-limit
+        waits (no key when there were none)."""
+        section = self.replayed_section()
+        if self.rate_limit_pauses or self.header_holds:
+            section["rate_limited"] = {
+                "pauses": self.rate_limit_pauses,
+                "waited_s": round(self.rate_limited_s, 3),
+                "header_holds": self.header_holds,
+            }
+        return section
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +151,7 @@ class RunStats:
                 "retries": self.retries,
                 "failed": self.failed,
                 "faults": dict(sorted(self.faults.items())),
+                **self.hedge.section(),
                 "resumed_from_request": self.resumed_from,
             },
             "replies": self.replies,
@@ -102,9 +163,25 @@ class RunStats:
             "accepted": self.accepted,
             "surplus": self.surplus,
             "per_category": dict(sorted(self.per_category.items())),
-            "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
+            "tokens": self.tokens(),
             "cost_usd": round(self.cost_usd, 6),
+            "token_use": self.token_use.section(
+                prompt=self.prompt_tokens + self.hedge.prompt_tokens,
+                completion=self.completion_tokens + self.hedge.completion_tokens,
+                cached_share=self.cached_tokens / self.prompt_tokens
+                if self.prompt_tokens
+                else None,
+                cost=self.cost_usd - self.judge_cost,
+                accepted=self.accepted,
+            ),
             **({"judge": self._judge()} if self.judge_scores else {}),
+        }
+
+    def tokens(self) -> dict[str, int]:
+        return {
+            "prompt": self.prompt_tokens,
+            "completion": self.completion_tokens,
+            "cached": self.cached_tokens,
         }
 
     def _judge(self) -> dict[str, Any]:

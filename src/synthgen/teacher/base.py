@@ -17,6 +17,7 @@ __all__ = [
     "Completion",
     "OpenAICompatible",
     "Teacher",
+    "cached_tokens_of",
     "clean_text",
     "host_of",
     "reply_text",
@@ -69,6 +70,9 @@ class Completion:
     finish_reason: str | None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # Of prompt_tokens, those the provider served from its prompt cache (billed at its
+    # cached rate): OpenAI's usage.prompt_tokens_details.cached_tokens and its equivalents.
+    cached_tokens: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +80,7 @@ class Completion:
             "finish_reason": self.finish_reason,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
+            "cached_tokens": self.cached_tokens,
         }
 
     @classmethod
@@ -93,12 +98,37 @@ class Completion:
         if not isinstance(d, dict):
             return None
         text, reason = d.get("text"), d.get("finish_reason")
-        counts = [d.get("prompt_tokens") or 0, d.get("completion_tokens") or 0]
+        # Entries written before cached_tokens was kept read as 0 cached.
+        counts = [d.get(k) or 0 for k in ("prompt_tokens", "completion_tokens", "cached_tokens")]
         if not isinstance(text, str) or not (reason is None or isinstance(reason, str)):
             return None
         if not all(type(n) is int and n >= 0 for n in counts):
             return None
-        return cls(clean_text(text), reason, counts[0], counts[1])
+        return cls(clean_text(text), reason, counts[0], counts[1], min(counts[2], counts[0]))
+
+
+def _count(value: object) -> int:
+    return value if type(value) is int and value > 0 else 0
+
+
+def _field(obj: object, name: str) -> object:
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def cached_tokens_of(usage: object, prompt_tokens: int) -> int:
+    """The prompt tokens a reply's ``usage`` (a dict, or an SDK/litellm object) says came
+    from the provider's prompt cache, at most ``prompt_tokens``. OpenAI and the servers that
+    copy it say ``prompt_tokens_details.cached_tokens``; DeepSeek ``prompt_cache_hit_tokens``;
+    Anthropic-shaped usage (litellm, proxies) ``cache_read_input_tokens``."""
+    if usage is None:
+        return 0
+    details = _field(usage, "prompt_tokens_details")
+    cached = _count(_field(details, "cached_tokens")) if details is not None else 0
+    for name in ("cache_read_input_tokens", "prompt_cache_hit_tokens"):
+        cached = cached or _count(_field(usage, name))
+    return min(cached, max(prompt_tokens, 0))
 
 
 class Teacher(Protocol):

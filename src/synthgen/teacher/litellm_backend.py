@@ -12,7 +12,13 @@ from typing import Any
 
 from synthgen.errors import TeacherError
 from synthgen.redact import register_secret
-from synthgen.teacher.base import ChatRequest, Completion, reply_text, request_body
+from synthgen.teacher.base import (
+    ChatRequest,
+    Completion,
+    cached_tokens_of,
+    reply_text,
+    request_body,
+)
 from synthgen.teacher.errors_map import ErrorBody, retry_after_seconds, status_error
 from synthgen.teacher.urls import host_of, public_endpoint, url_secrets, validate_base_url
 
@@ -80,11 +86,16 @@ class LiteLLMTeacher:
             ) from None
         choice = resp.choices[0]
         usage = getattr(resp, "usage", None)
+        prompt_tokens = getattr(usage, "prompt_tokens", 0) or 0
         return Completion(
             text=reply_text(choice.message.content or ""),
             finish_reason=choice.finish_reason,
-            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            prompt_tokens=prompt_tokens,
             completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            # litellm maps every provider's cache reads (Anthropic's cache_read_input_tokens,
+            # DeepSeek's prompt_cache_hit_tokens) into prompt_tokens_details.cached_tokens,
+            # and counts them in prompt_tokens.
+            cached_tokens=cached_tokens_of(usage, prompt_tokens),
         )
 
     async def aclose(self) -> None:

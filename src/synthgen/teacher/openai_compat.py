@@ -25,6 +25,7 @@ from synthgen.teacher.base import (
     ChatRequest,
     Completion,
     OpenAICompatible,
+    cached_tokens_of,
     reply_text,
     request_body,
 )
@@ -140,11 +141,14 @@ class OpenAICompatTeacher(OpenAICompatible):
             raise TeacherError(f"{self._where} returned no choices", kind="server")
         choice = resp.choices[0]
         usage = resp.usage
+        prompt_tokens = usage.prompt_tokens if usage else 0
         return Completion(
             text=reply_text(choice.message.content or ""),
             finish_reason=choice.finish_reason,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
+            prompt_tokens=prompt_tokens,
             completion_tokens=usage.completion_tokens if usage else 0,
+            # The SDK keeps keys it does not model (prompt_cache_hit_tokens, ...) as extras.
+            cached_tokens=cached_tokens_of(usage, prompt_tokens),
         )
 
     async def aclose(self) -> None:

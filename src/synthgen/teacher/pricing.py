@@ -1,8 +1,10 @@
 """Prices and context windows from the table litellm ships, read as plain JSON.
 
 ``import litellm`` costs ≈5 s and 170 MB (and may stall on a network fetch), so the table is
-located with ``importlib.util.find_spec`` and parsed directly. Prices are per token, in USD;
-tiered prices (above 200k tokens, batch, priority, cached input) are not modelled.
+located with ``importlib.util.find_spec`` and parsed directly. Prices are per token, in USD.
+Prompt tokens the provider served from its prompt cache are priced at the table's
+``cache_read_input_token_cost`` (the full input price where it has none); tiered prices
+(above 200k tokens, batch, priority) and cache writes (explicit caching only) are not modelled.
 """
 
 from __future__ import annotations
@@ -109,12 +111,33 @@ def price_per_token(model: str) -> tuple[float, float] | None:
     return (inp or 0.0, out or 0.0)
 
 
-def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
-    """USD for that many tokens at ``model``'s list price; None when the price is unknown."""
+def cached_price_per_token(model: str) -> float | None:
+    """USD per prompt token served from the provider's prompt cache, or None when the table
+    has no cached rate for ``model``."""
+    info = model_info(model)
+    return None if info is None else _number(info, "cache_read_input_token_cost")
+
+
+def estimate_cost(
+    model: str, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0
+) -> float | None:
+    """USD for that many tokens at ``model``'s list price, ``cached_tokens`` of the prompt
+    tokens at its cached rate; None when the price is unknown."""
     prices = price_per_token(model)
     if prices is None:
         return None
-    return prompt_tokens * prices[0] + completion_tokens * prices[1]
+    cost = prompt_tokens * prices[0] + completion_tokens * prices[1]
+    return cost - cache_saving(model, cached_tokens) if cached_tokens > 0 else cost
+
+
+def cache_saving(model: str, cached_tokens: int) -> float:
+    """USD that ``cached_tokens`` prompt tokens cost less at the cached rate than at the
+    full input price (0 when either price is unknown)."""
+    prices = price_per_token(model)
+    cached = cached_price_per_token(model)
+    if prices is None or cached is None or cached_tokens <= 0:
+        return 0.0
+    return cached_tokens * max(prices[0] - cached, 0.0)
 
 
 def context_window(model: str) -> int | None:

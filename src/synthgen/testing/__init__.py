@@ -6,7 +6,18 @@ placeholder generator FakeTeacher serves, lives with the demo teacher in
 
 from synthgen.teacher.demo import demo_reply
 from synthgen.testing.fake_teacher import FakeTeacher
+from synthgen.testing.faults import RateLimit, Storm
 from synthgen.testing.process import main
 from synthgen.testing.scripting import FAULT_KINDS, Fault, Reply, ReplyItem
 
-__all__ = ["FAULT_KINDS", "FakeTeacher", "Fault", "Reply", "ReplyItem", "demo_reply", "main"]
+__all__ = [
+    "FAULT_KINDS",
+    "FakeTeacher",
+    "Fault",
+    "RateLimit",
+    "Reply",
+    "ReplyItem",
+    "Storm",
+    "demo_reply",
+    "main",
+]

@@ -6,7 +6,8 @@ scripted replies or deterministic placeholder data, and injects faults on demand
     with FakeTeacher(replies=[{"conversations": []}, Fault("429", retry_after=0.1)]) as fake:
         client = AsyncOpenAI(base_url=fake.base_url, api_key="x")
 
-Which reply a request gets: ``handler`` when given; else a random fault drawn from ``faults``;
+Which reply a request gets: ``handler`` when given; else a 429 of a ``storm`` or of the
+``rate_limit``; else a random fault drawn from ``faults`` (:mod:`synthgen.testing.faults`);
 else the next scripted item of ``replies``; else the placeholder generator of the demo teacher
 (:mod:`synthgen.teacher.demo`). Auth (``require_key``) and model checks (``model_names``,
 ``unknown_models``) come first, as at OpenAI.
@@ -18,10 +19,8 @@ Run it as a process for benchmarks and demos::
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import json
-import random
 import threading
 from collections import Counter, deque
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from synthgen.errors import ConfigError
 from synthgen.teacher.demo import MAX_PER_REPLY, DemoGenerator, demo_reply
+from synthgen.testing.faults import Faults, RateLimit, Storm
 from synthgen.testing.process import main
 from synthgen.testing.scripting import (
     ERRORS,
@@ -40,16 +40,25 @@ from synthgen.testing.scripting import (
     completion_body,
     error_body,
 )
+from synthgen.testing.usage import PromptCache
 
 if TYPE_CHECKING:
     import asyncio
 
     from aiohttp import web
 
-__all__ = ["FAULT_KINDS", "FakeTeacher", "Fault", "Reply", "ReplyItem", "demo_reply", "main"]
+__all__ = [
+    "FAULT_KINDS",
+    "FakeTeacher",
+    "Fault",
+    "RateLimit",
+    "Reply",
+    "ReplyItem",
+    "Storm",
+    "demo_reply",
+    "main",
+]
 
-_DEFAULT_SLOW = 1.0
-_DEFAULT_HANG_CAP = 600.0
 _REQUESTS_KEPT = 10_000
 
 
@@ -69,6 +78,9 @@ class FakeTeacher:
         latency: float = 0.0,
         faults: dict[str, float] | None = None,
         fault_seed: int = 0,
+        hang: float | None = None,
+        storm: Storm | None = None,
+        rate_limit: RateLimit | None = None,
         per_reply: int | None = None,
         seed: int = 0,
         model_names: Sequence[str] | None = None,
@@ -80,17 +92,10 @@ class FakeTeacher:
             raise ConfigError(f"latency must be >= 0, got {latency}")
         if per_reply is not None and not 0 <= per_reply <= MAX_PER_REPLY:
             raise ConfigError(f"per_reply must be within 0..{MAX_PER_REPLY}, got {per_reply}")
-        self._faults = dict(faults or {})
-        for kind, probability in self._faults.items():
-            Fault(kind)  # validates the kind
-            if not 0.0 <= probability <= 1.0:
-                raise ConfigError(f"fault {kind} probability must be in 0..1, got {probability}")
-        if sum(self._faults.values()) > 1.0 + 1e-9:
-            raise ConfigError("fault probabilities add up to more than 1")
+        self._faults = Faults(faults, fault_seed, storm, rate_limit, hang)
         self._script = list(replies or [])
         self._handler = handler
         self._latency = latency
-        self._fault_seed = fault_seed
         self._per_reply = per_reply
         self._seed = seed
         self._model_names = list(model_names) if model_names is not None else None
@@ -115,10 +120,10 @@ class FakeTeacher:
             self._request_count = 0
             self._requests: deque[dict[str, Any]] = deque(maxlen=_REQUESTS_KEPT)
             self._status_counts: Counter[int] = Counter()
-            self._fault_counts: Counter[str] = Counter()
             self._script_pos = 0
             self._generator = DemoGenerator(seed=self._seed, per_reply=self._per_reply)
-            self._fault_rng = random.Random(self._fault_seed)
+            self._faults.reset()
+            self._prompt_cache = PromptCache()  # cached_tokens as OpenAI reports them
 
     def reset(self) -> None:
         """Back to a fresh server: counters, recorded requests, script and RNGs restart."""
@@ -145,8 +150,12 @@ class FakeTeacher:
     @property
     def fault_counts(self) -> Counter[str]:
         """Faults served, by kind (scripted or drawn)."""
-        with self._lock:
-            return Counter(self._fault_counts)
+        return self._faults.served()
+
+    @property
+    def hanging(self) -> int:
+        """Requests hanging now (a "hang" fault the client has not given up on)."""
+        return self._faults.hanging
 
     # ---- lifecycle --------------------------------------------------------------------------
 
@@ -316,27 +325,33 @@ class FakeTeacher:
             return failure
         if self._latency:
             await asyncio.sleep(self._latency)
-        item = await self._choose(body, index)
-        return await self._answer(request, body, item, index)
+        item, headers = await self._choose(body, index)
+        if isinstance(item, Fault):
+            response = await self._faults.serve(self, request, body, item, index)
+        else:
+            response = self._completion(body, self._content(body, item), index)
+        if headers:
+            response.headers.update(headers)
+        return response
 
-    async def _choose(self, body: dict[str, Any], index: int) -> ReplyItem | None:
-        """The reply item for this request; None means "use the generator"."""
+    async def _choose(
+        self, body: dict[str, Any], index: int
+    ) -> tuple[ReplyItem | None, dict[str, str] | None]:
+        """The reply item for this request (None: "use the generator") and the rate-limit
+        headers its reply carries."""
         if self._handler is not None:
             result = self._handler(body, index)
             if inspect.isawaitable(result):
                 result = await result
-            return result
+            return result, None
+        fault, headers = self._faults.draw() if self._faults.active else (None, None)
+        if fault is not None:
+            return fault, headers
         with self._lock:
-            if self._faults:
-                draw, edge = self._fault_rng.random(), 0.0
-                for kind, probability in self._faults.items():
-                    edge += probability
-                    if draw < edge:
-                        return Fault(kind)
             if self._script_pos < len(self._script):
                 self._script_pos += 1
-                return self._script[self._script_pos - 1]
-        return None
+                return self._script[self._script_pos - 1], headers
+        return None, headers
 
     def _content(self, body: dict[str, Any], item: ReplyItem | None) -> Reply:
         if item is None or isinstance(item, Fault):
@@ -347,51 +362,5 @@ class FakeTeacher:
             return Reply(item)
         return Reply(json.dumps(item, ensure_ascii=False))
 
-    async def _answer(
-        self, request: web.Request, body: dict[str, Any], item: ReplyItem | None, index: int
-    ) -> web.StreamResponse:
-        import asyncio
-
-        from aiohttp import web
-
-        if not isinstance(item, Fault):
-            return self._json(completion_body(body, self._content(body, item), index))
-        with self._lock:
-            self._fault_counts[item.kind] += 1
-        kind = item.kind
-        if kind in ERRORS:
-            headers = None
-            if kind == "429" and item.retry_after is not None:
-                headers = {"Retry-After": f"{item.retry_after:g}"}
-            return self._error(kind, headers=headers)
-        if kind == "slow":
-            await asyncio.sleep(_DEFAULT_SLOW if item.delay is None else item.delay)
-            return self._json(completion_body(body, self._content(body, item.reply), index))
-        if kind in ("length", "empty"):
-            full = self._content(body, item.reply).content if kind == "length" else ""
-            cut = Reply(full[: len(full) // 2], "length" if kind == "length" else "stop")
-            return self._json(completion_body(body, cut, index))
-        if kind == "malformed":
-            payload = completion_body(body, self._content(body, item.reply), index)
-            whole = json.dumps(payload).encode()
-            return self._send(
-                web.Response(body=whole[: len(whole) // 2], content_type="application/json")
-            )
-        if kind == "hang":
-            # Wait for the client to give up (the handler is then cancelled) or for stop().
-            assert self._closing is not None
-            cap = _DEFAULT_HANG_CAP if item.delay is None else item.delay
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), timeout=cap)
-        return await self._drop(request)
-
-    async def _drop(self, request: web.Request) -> web.StreamResponse:
-        """Close the connection without a response."""
-        import asyncio
-
-        transport = request.transport
-        if transport is not None:
-            transport.close()
-        # Closing makes aiohttp cancel this handler; wait for that instead of writing.
-        await asyncio.sleep(3600)
-        raise ConnectionResetError("FakeTeacher dropped the connection")
+    def _completion(self, body: dict[str, Any], reply: Reply, index: int) -> web.Response:
+        return self._json(self._prompt_cache.stamp(completion_body(body, reply, index), body))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 
@@ -24,12 +25,14 @@ def _parse_faults(text: str) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Serve until SIGTERM/SIGINT; print ``READY <base_url>`` once listening."""
+    """Serve until SIGTERM/SIGINT; print ``READY <base_url>`` once listening and, when
+    stopped, ``SERVED {"requests": N, "faults": {kind: N}}``."""
     import argparse
     import signal
 
     # Here, not at the top: fake_teacher re-exports this function.
     from synthgen.testing.fake_teacher import FakeTeacher
+    from synthgen.testing.faults import Storm
 
     parser = argparse.ArgumentParser(
         prog="python -m synthgen.testing", description="Run a FakeTeacher server."
@@ -38,6 +41,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per reply")
     parser.add_argument("--faults", default="", help="e.g. 429=0.05,500=0.05,hang=0.02")
     parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument("--hang", type=float, default=None, help="seconds a hang lasts")
+    parser.add_argument(
+        "--storm", type=float, default=None, help="seconds of 429 to everything, from the start"
+    )
+    parser.add_argument(
+        "--storm-after", type=float, default=0.0, help="seconds before the storm begins"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the placeholder data")
     parser.add_argument("--per-reply", type=int, default=None, help="conversations per reply")
     args = parser.parse_args(argv)
@@ -46,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             latency=args.latency,
             faults=_parse_faults(args.faults),
             fault_seed=args.fault_seed,
+            hang=args.hang,
+            storm=None if args.storm is None else Storm(args.storm, after=args.storm_after),
             seed=args.seed,
             per_reply=args.per_reply,
             port=args.port,
@@ -63,4 +75,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"READY {fake.base_url}", flush=True)
         while not stopping.wait(0.5):
             pass
+        served = {"requests": fake.request_count, "faults": dict(fake.fault_counts)}
+    print(f"SERVED {json.dumps(served)}", flush=True)
     return 0
