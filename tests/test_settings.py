@@ -40,10 +40,12 @@ PUBLIC_DEFAULTS: dict[str, Any] = {
     "concurrency": 16,
     "balance_by": None,
     "dedup_threshold": 0.8,
+    "dedup_index": None,
     "max_requests": None,
     "max_cost": None,
     "timeout": 120.0,
     "retries": 6,
+    "rate_limit_patience": 600.0,
     "rpm": None,
     "tpm": None,
     "temperature": None,
@@ -216,6 +218,7 @@ def test_only_identity_settings_make_another_job(tmp_path: Path) -> None:
         "out_dir": tmp_path / "other",
         "max_tokens": 100,
         "max_reply_bytes": 4096,
+        "dedup_index": "redis://127.0.0.1:6379/0",
     }
     for name, value in same.items():
         assert job_fingerprint(base.model_copy(update={name: value})) == job_fingerprint(base), name

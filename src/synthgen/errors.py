@@ -15,8 +15,9 @@ The tree::
         ├── TeacherError          a request to the teacher failed (kind says how)
         │   └── TeacherFatalError 401/403/404, out of credit: the whole run must stop
         ├── BudgetExceeded        a budget or the yield guard ended the run early
-        └── WriteError            a file could not be written mid-run (full disk, I/O error);
-                                  the message names the file
+        ├── WriteError            a file could not be written mid-run (full disk, I/O error);
+        │                         the message names the file
+        └── IndexLostError        the shared dedup index (Redis) was lost mid-run
 
 Messages never contain secrets: the teacher backends build them from the status, the error
 type, the model, the endpoint host and the server's own message, and every message is passed
@@ -89,6 +90,11 @@ def write_error(path: object, error: OSError) -> WriteError:
         f"{path}: cannot be written ({why}); free some space or choose another -o, "
         "then run the same command again"
     )
+
+
+class IndexLostError(RunError):
+    """The shared dedup index stopped answering during the run. What was curated before is
+    journaled, and the same command resumes once the index is back."""
 
 
 class TeacherError(RunError):

@@ -20,7 +20,10 @@ from synthgen.prompts.reply import ParseError, parse_reply
 if TYPE_CHECKING:
     from synthgen.prompts.plan import RequestPlan
     from synthgen.teacher import ChatRequest, Completion
-    from synthgen.text.index import DedupIndex
+    from synthgen.text.index import Index
+
+
+RESTORE_BATCH = 500
 
 
 @dataclass
@@ -39,7 +42,7 @@ class Curator:
         *,
         system: str | None,
         quality: QualityFilter,
-        index: DedupIndex,
+        index: Index,
         quotas: Mapping[str | None, int],
         balance_by: str | None,
         seeds: Sequence[Example] = (),
@@ -60,14 +63,17 @@ class Curator:
         self.filled: dict[str | None, int] = dict.fromkeys(quotas, 0)
         self.balance_by = balance_by
         self.accepted: list[Example] = []
-        for i, seed in enumerate(seeds):
-            index.add(f"seed:{i}", seed.dedup_text(), tag="seed")
+        # What restore() re-admits, added to the index in batches (one round trip each with
+        # an index in Redis) before the index is next asked anything.
+        self._restored: list[tuple[str, str, str]] = []
+        index.add_many([(f"seed:{i}", seed.dedup_text(), "seed") for i, seed in enumerate(seeds)])
 
     def full(self, category: str | None) -> bool:
         return self.filled[category] >= self.quotas[category]
 
     @property
     def done(self) -> bool:
+        self._flush_restored()  # the first thing a run asks after restoring
         return all(self.full(c) for c in self.quotas)
 
     def curate(
@@ -79,6 +85,7 @@ class Curator:
     ) -> Outcome:
         """Curate one reply. ``scores`` are the judge's verdicts by conversation index, for
         the candidates :meth:`worth_judging` picked (None: no judge)."""
+        self._flush_restored()
         out = Outcome()
         if completion.finish_reason == "length":
             # A reply cut off by max_tokens: its last conversation is incomplete and
@@ -141,6 +148,7 @@ class Curator:
         """The candidates of a reply that could still be accepted, so the judge (a paid call
         each) only sees those. The index only grows, so a candidate that duplicates something
         now would be dropped at curation anyway."""
+        self._flush_restored()
         if completion.finish_reason == "length" or self.full(plan.category):
             return {}
         try:
@@ -168,13 +176,33 @@ class Curator:
         if self.full(plan.category):
             return Drop("over_quota", f"category {plan.category!r} already has its share")
         features = self.index.features(built.dedup_text())
-        # Duplicates first: "copies the example it was shown" is the less telling reason
-        # when the copy duplicates an earlier example or a seed anyway.
-        match = self.index.check_features(features)
+        verdict = self._unless_dropped(built, meta, guard, scores)
+        # One call to the index either way. A candidate the other filters keep is checked
+        # and added in one step: with an index shared by workers, none can accept a near
+        # copy in between. Duplicates are still reported first: "copies the example it was
+        # shown" is the less telling reason when the copy duplicates an earlier example or
+        # a seed anyway.
+        if isinstance(verdict, Drop):
+            match = self.index.check_features(features)
+        else:
+            key = f"{plan.ordinal}:{meta['n']}"
+            match = self.index.check_and_add_features(key, features, tag="accepted")
         if match is not None:
             if match.tag == "seed":
                 return Drop("seed_copy", f"copies {match.key} (Jaccard {match.jaccard:.2f})")
             return Drop(match.reason, f"duplicates {match.key} (Jaccard {match.jaccard:.2f})")
+        if isinstance(verdict, Example):
+            self.admit(verdict, plan.category)
+        return verdict
+
+    def _unless_dropped(
+        self,
+        built: Example,
+        meta: dict[str, Any],
+        guard: PromptGuard | None,
+        scores: Mapping[int, tuple[int | None, str]] | None,
+    ) -> Example | Drop:
+        """The prompt guard's and the judge's verdicts on a candidate, which change nothing."""
         if guard is not None:
             drop = guard(built)
             if drop is not None:
@@ -185,8 +213,6 @@ class Curator:
             if drop is not None:
                 return drop
             built = built.with_metadata(judge_score=verdict[0])
-        self.index.add_features(f"{plan.ordinal}:{meta['n']}", features, tag="accepted")
-        self.admit(built, plan.category)
         return built
 
     def admit(self, example: Example, category: str | None) -> None:
@@ -195,8 +221,15 @@ class Curator:
 
     def restore(self, example: Example, category: str | None, key: str) -> None:
         """Re-admit an example journaled before a crash (the dedup index must know it)."""
-        self.index.add(key, example.dedup_text(), tag="accepted")
+        self._restored.append((key, example.dedup_text(), "accepted"))
+        if len(self._restored) >= RESTORE_BATCH:
+            self._flush_restored()
         self.admit(example, category)
+
+    def _flush_restored(self) -> None:
+        if self._restored:
+            self.index.add_many(self._restored)
+            self._restored = []
 
 
 def _row(plan: RequestPlan, drop: Drop, payload: Any) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from synthgen.run.stats import RunStats
 from synthgen.run.teachers import open_judge, open_teacher
 from synthgen.settings import Settings, Transport
 from synthgen.settings.model import DEFAULT_MAX_REPLY_BYTES
+from synthgen.teacher.pacing import Pacing
 
 __all__ = ["Interrupted", "Job", "Result", "aexpand", "expand", "prepare", "run_job"]
 
@@ -41,10 +41,12 @@ def expand(
     concurrency: int = 16,
     balance_by: str | None = None,
     dedup_threshold: float = 0.8,
+    dedup_index: str | None = None,
     max_requests: int | None = None,
     max_cost: float | None = None,
     timeout: float = 120.0,
     retries: int = 6,
+    rate_limit_patience: float = 600.0,
     rpm: float | None = None,
     tpm: float | None = None,
     temperature: float | None = None,
@@ -108,10 +110,12 @@ async def aexpand(
     concurrency: int = 16,
     balance_by: str | None = None,
     dedup_threshold: float = 0.8,
+    dedup_index: str | None = None,
     max_requests: int | None = None,
     max_cost: float | None = None,
     timeout: float = 120.0,
     retries: int = 6,
+    rate_limit_patience: float = 600.0,
     rpm: float | None = None,
     tpm: float | None = None,
     temperature: float | None = None,
@@ -156,7 +160,7 @@ async def _expand(
 
 
 def dry_run_result(job: Job) -> Result:
-    from synthgen.teacher.pricing import estimate_cost
+    from synthgen.run.estimate import estimate
     from synthgen.text.tokens import count_message_tokens
 
     s = job.settings
@@ -170,20 +174,11 @@ def dry_run_result(job: Job) -> Result:
     weights = sum(w for _, w in job.mix)
     per_request = sum(job.per_request(t) * w for t, w in job.mix) / weights
     reply_tokens = per_request * (sum(seed_tokens) / len(seed_tokens)) * 1.3 + 20
-    # Expect about a fifth of candidates to be dropped by filters and dedup.
-    requests = math.ceil(s.n / per_request / 0.8)
-    total_in, total_out = int(prompt_tokens * requests), int(reply_tokens * requests)
-    cost = estimate_cost(s.model, total_in, total_out)
     report = {
         "dry_run": True,
         "settings": shown_settings(s).public(),
         "seeds": seeds_section(job.seeds),
-        "estimate": {
-            "requests": requests,
-            "prompt_tokens": total_in,
-            "completion_tokens": total_out,
-            "cost_usd": None if cost is None else round(cost, 4),
-        },
+        "estimate": estimate(job, prompt_tokens=prompt_tokens, reply_tokens=reply_tokens),
     }
     return Result(train=[], eval=[], report=report, complete=False, previews=previews)
 
@@ -193,16 +188,23 @@ async def run_job(
     *,
     on_progress: Callable[[RunStats], None] | None = None,
     control: RunControl | None = None,
+    api_key: str | None = None,
+    pacing: Pacing | None = None,
 ) -> Result:
-    """Run a prepared job and write its outputs; ``control`` lets the caller interrupt it."""
+    """Run a prepared job and write its outputs; ``control`` lets the caller interrupt it;
+    ``api_key`` is the teacher's key for this run (else the environment's); ``pacing`` is
+    shared by the jobs on the same endpoint and key (default: the job's own)."""
+    s = job.settings
+    # A first run in a process imports the engine's modules (a fifth of a second): off the
+    # loop, like the other blocking steps below.
+    await asyncio.to_thread(_import_engine, s)
     from synthgen.run.engine import Engine
     from synthgen.run.wiring import cache_key_for, curator_for, engine_config
     from synthgen.teacher import check_credentials
     from synthgen.teacher.cache import ResponseCache
     from synthgen.teacher.pricing import estimate_cost
 
-    s = job.settings
-    if not s.demo:
+    if not s.demo and api_key is None:
         check_credentials(s.model, s.base_url)
     if s.max_cost is not None and estimate_cost(s.model, 1000, 1000) is None:
         from synthgen.settings.naming import setting
@@ -215,7 +217,7 @@ async def run_job(
     curator = await asyncio.to_thread(curator_for, job)
     cache = ResponseCache() if s.cache else None
     started = time.time()
-    async with open_teacher(s) as teacher, open_judge(s, teacher) as judge:
+    async with open_teacher(s, api_key) as teacher, open_judge(s, teacher) as judge:
         engine = Engine(
             config=engine_config(job),
             planner=job.planner,
@@ -225,16 +227,18 @@ async def run_job(
             curator=curator,
             state=job.state,
             cache=cache,
-            price=lambda pt, ct: estimate_cost(s.model, pt, ct),
+            price=lambda pt, ct, cached: estimate_cost(s.model, pt, ct, cached),
             on_progress=on_progress,
             judge=judge,
-            judge_price=(lambda pt, ct: estimate_cost(s.judge or s.model, pt, ct)),
+            judge_price=(lambda pt, ct, cached: estimate_cost(s.judge or s.model, pt, ct, cached)),
+            pacing=pacing,
         )
         if control is not None:
             control.attach(engine)
-        job.state.open(resume=job.resume)
+        # Locking the folder and replaying a long journal take a while: off the loop too.
+        await asyncio.to_thread(job.state.open, resume=job.resume)
         try:
-            engine.restore()
+            await asyncio.to_thread(engine.restore)
             await engine.run()
         except TeacherFatalError:
             if engine.stats.requests == 0:
@@ -253,6 +257,17 @@ async def run_job(
 
     # Splitting and writing the outputs blocks too: off the loop, so other tasks keep running.
     return await asyncio.to_thread(write_outputs, job, engine, started=started)
+
+
+def _import_engine(settings: Settings) -> None:
+    import synthgen.run.engine
+    import synthgen.run.output
+    import synthgen.run.wiring
+    import synthgen.teacher.cache
+    import synthgen.teacher.pricing
+
+    if not settings.demo and settings.transport == "aiohttp":
+        import synthgen.teacher.http  # noqa: F401
 
 
 def _discard(state: RunState) -> None:

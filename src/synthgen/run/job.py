@@ -309,7 +309,7 @@ def shown_settings(settings: Settings) -> Settings:
 
     update: dict[str, str | None] = {}
     command = settings.command
-    for name in ("base_url", "judge_base_url"):
+    for name in ("base_url", "judge_base_url", "dedup_index"):
         url = getattr(settings, name)
         if not url:
             continue

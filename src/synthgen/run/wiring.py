@@ -13,8 +13,9 @@ from synthgen.teacher.pacing import Backoff
 
 if TYPE_CHECKING:
     from synthgen.run.job import Job
+    from synthgen.text.index import Index
 
-__all__ = ["cache_key_for", "curator_for", "engine_config"]
+__all__ = ["cache_key_for", "curator_for", "dedup_index_for", "engine_config"]
 
 DRAIN_TIMEOUT = 30.0  # the most a graceful stop waits for replies in flight
 
@@ -34,25 +35,47 @@ def engine_config(job: Job) -> EngineConfig:
         lag=job.lag,
         per_request=job.mean_per_request,
         drain_timeout=min(s.timeout, DRAIN_TIMEOUT),
+        rate_limit_patience=s.rate_limit_patience,
     )
 
 
 def curator_for(job: Job) -> Curator:
     """A fresh curator for ``job``: its seeds, filters, quotas and dedup threshold."""
     from synthgen.curate.filters import QualityFilter
-    from synthgen.text.index import DedupIndex
 
     s = job.settings
     return Curator(
         system=job.seeds.system,
         quality=QualityFilter.from_seeds(job.seeds.examples),
-        index=DedupIndex(threshold=s.dedup_threshold),
+        index=dedup_index_for(job),
         quotas=job.quotas,
         balance_by=s.balance_by,
         seeds=job.seeds.examples,
         checks=job.checks,
         min_score=s.min_score if s.judge else 0,
         asked=lambda plan: job.per_request(job.template(plan)),
+    )
+
+
+def dedup_index_for(job: Job) -> Index:
+    """The in-memory index, or the shared one of ``--dedup-index``: under the job's own key
+    prefix (its fingerprint) unless the URL names one. ConfigError, before anything is
+    written, when that index cannot be used."""
+    s = job.settings
+    if s.dedup_index is None:
+        from synthgen.text.index import DedupIndex
+
+        return DedupIndex(threshold=s.dedup_threshold)
+    from synthgen.settings.naming import setting
+    from synthgen.text.redis_index import open_redis_index
+
+    job_id = job.state.job_id
+    return open_redis_index(
+        s.dedup_index,
+        prefix=f"synthgen:{job_id[:16]}",
+        owner=job_id[:12],
+        threshold=s.dedup_threshold,
+        name=setting("dedup_index"),
     )
 
 

@@ -149,6 +149,15 @@ class Settings(SettingsBase):
             identity=True,
         ),
     ] = 0.8
+    # Not identity: where the index lives is not what the data is (its keys are the job's).
+    dedup_index: Annotated[
+        str | None,
+        flag(
+            "--dedup-index",
+            help="Near-duplicate index shared by workers: redis://HOST:PORT/DB[?prefix=NAME].",
+            group=FILTERS,
+        ),
+    ] = None
     max_requests: Annotated[
         int | None,
         Ge(1),
@@ -178,6 +187,12 @@ class Settings(SettingsBase):
         Ge(0),
         flag("--retries", help="Retries per request on 429, 5xx and timeouts.", group=PACING),
     ] = 6
+    rate_limit_patience: Annotated[
+        float,
+        Gt(0),
+        AllowInfNan(False),
+        flag("--rate-limit-patience", help="Seconds to wait out a 429 storm.", group=PACING),
+    ] = 600.0
     # A rate far below these waits for days per request: a typo, not a limit.
     rpm: Annotated[
         float | None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol
 
 from synthgen.text.minhash import Sketcher, hash_shingles, jaccard
 from synthgen.text.normalize import normalize, normalized_shingles
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     U32 = NDArray[np.uint32]
 
-__all__ = ["DedupIndex", "Features", "Match"]
+__all__ = ["DedupIndex", "Features", "Index", "Match", "sketch"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,29 @@ class Features(NamedTuple):
     digest: bytes
     shingles: U32
     band_keys: list[int]
+
+
+def sketch(sketcher: Sketcher, text: str) -> Features:
+    """The :class:`Features` of ``text`` under ``sketcher``'s threshold."""
+    norm = normalize(text)
+    digest = hashlib.blake2b(norm.encode(), digest_size=16).digest()
+    hashes = hash_shingles(normalized_shingles(norm))
+    keys = sketcher.band_keys(sketcher.signature(hashes))
+    return Features(digest, hashes, keys)
+
+
+class Index(Protocol):
+    """What curation needs of a dedup index: this in-memory one, or the one shared by the
+    workers of a job (``synthgen.text.redis_index``)."""
+
+    def check(self, text: str) -> Match | None: ...
+    def add(self, key: str, text: str, tag: str = "accepted") -> None: ...
+    def add_many(self, items: list[tuple[str, str, str]]) -> None: ...
+    def features(self, text: str) -> Features: ...
+    def check_features(self, features: Features) -> Match | None: ...
+    def check_and_add_features(
+        self, key: str, features: Features, tag: str = "accepted"
+    ) -> Match | None: ...
 
 
 class DedupIndex:
@@ -85,22 +108,28 @@ class DedupIndex:
         """Index ``text`` under ``key`` (unique) without checking it."""
         self.add_features(key, self.features(text), tag)
 
+    def add_many(self, items: list[tuple[str, str, str]]) -> None:
+        """:meth:`add` of each (key, text, tag)."""
+        for key, text, tag in items:
+            self.add(key, text, tag)
+
     def check_and_add(self, key: str, text: str, tag: str = "accepted") -> Match | None:
         """``check(text)``; if it matched nothing, also ``add(key, text, tag)``."""
-        features = self.features(text)
-        match = self.check_features(features)
-        if match is None:
-            self.add_features(key, features, tag)
-        return match
+        return self.check_and_add_features(key, self.features(text), tag)
 
     def features(self, text: str) -> Features:
         """The sketch of ``text``, to :meth:`check_features` and then :meth:`add_features`
         without computing it twice (a check and an add are the hot path of curation)."""
-        norm = normalize(text)
-        digest = hashlib.blake2b(norm.encode(), digest_size=16).digest()
-        hashes = hash_shingles(normalized_shingles(norm))
-        keys = self._sketcher.band_keys(self._sketcher.signature(hashes))
-        return Features(digest, hashes, keys)
+        return sketch(self._sketcher, text)
+
+    def check_and_add_features(
+        self, key: str, features: Features, tag: str = "accepted"
+    ) -> Match | None:
+        """:meth:`check_and_add` of a text already sketched."""
+        match = self.check_features(features)
+        if match is None:
+            self.add_features(key, features, tag)
+        return match
 
     def check_features(self, features: Features) -> Match | None:
         """:meth:`check` of a text already sketched."""
