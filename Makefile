@@ -23,6 +23,7 @@ test: $(BIN)/python
 	$(BIN)/python scripts/check_sizes.py
 	$(BIN)/python scripts/flags_table.py --check
 	PY=$(PY) bash scripts/real_model/setup.sh
+	bash scripts/browser/setup.sh
 	rm -f .coverage .coverage.*
 	SYNTHGEN_REAL_REQUIRED=1 $(BIN)/python -m pytest -q --cov --cov-report=term:skip-covered
 

@@ -47,10 +47,14 @@ _EXPORTS = {
     "TeacherError": "errors",
     "TeacherFatalError": "errors",
     "BudgetExceeded": "errors",
+    "Client": "service.client",
+    "AsyncClient": "service.client",
 }
 
 __all__ = [
+    "AsyncClient",
     "BudgetExceeded",
+    "Client",
     "ConfigError",
     "DedupIndex",
     "Example",
@@ -100,6 +104,7 @@ if TYPE_CHECKING:
     from synthgen.prompts.templates import load_template
     from synthgen.run.expand import aexpand, expand
     from synthgen.run.result import Result
+    from synthgen.service.client import AsyncClient, Client
     from synthgen.settings import Settings
     from synthgen.testing import FakeTeacher
     from synthgen.text.index import DedupIndex

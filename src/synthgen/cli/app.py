@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from synthgen.cli.jobs import jobs_app
+from synthgen.cli.serve import serve
+
 if TYPE_CHECKING:
     from synthgen.run.expand import Result
     from synthgen.settings import Settings
@@ -53,6 +56,8 @@ cache_app = typer.Typer(
     help="The response cache: what it holds, and clearing it.", no_args_is_help=True
 )
 app.add_typer(cache_app, name="cache")
+app.command("serve")(serve)
+app.add_typer(jobs_app, name="jobs")
 
 _verbose = False
 
@@ -191,17 +196,10 @@ def _print_dry_run(result: Result, as_json: bool) -> None:
         typer.echo(f"===== request {i} =====")
         for m in messages:
             typer.echo(f"--- {m['role']} ---\n{m['content']}")
-    est = result.report["estimate"]
-    cost = (
-        "unknown (no price for this model)"
-        if est["cost_usd"] is None
-        else f"≈ ${est['cost_usd']:.4f}"
-    )
-    typer.echo(
-        "===== estimate =====\n"
-        f"requests ≈ {est['requests']}, prompt tokens ≈ {est['prompt_tokens']:,}, "
-        f"completion tokens ≈ {est['completion_tokens']:,}, cost {cost}\nnothing was sent."
-    )
+    from synthgen.cli.summary import estimate_lines
+
+    lines = estimate_lines(result.report["estimate"])
+    typer.echo("\n".join(["===== estimate =====", *lines, "nothing was sent."]))
 
 
 @app.command("templates")

@@ -17,7 +17,9 @@ __all__ = ["open_judge", "open_teacher"]
 
 
 @contextlib.asynccontextmanager
-async def _teacher(settings: Settings, model: str, base_url: str | None) -> AsyncIterator[Teacher]:
+async def _teacher(
+    settings: Settings, model: str, base_url: str | None, api_key: str | None = None
+) -> AsyncIterator[Teacher]:
     teacher: Teacher
     if model == DEMO_MODEL:
         # The bundled placeholder teacher, in process: it sends nothing anywhere.
@@ -34,6 +36,7 @@ async def _teacher(settings: Settings, model: str, base_url: str | None) -> Asyn
             max_connections=settings.concurrency,
             transport=settings.transport,
             max_reply_bytes=settings.max_reply_bytes,
+            api_key=api_key,
         )
     try:
         yield teacher
@@ -42,9 +45,10 @@ async def _teacher(settings: Settings, model: str, base_url: str | None) -> Asyn
 
 
 @contextlib.asynccontextmanager
-async def open_teacher(settings: Settings) -> AsyncIterator[Teacher]:
-    """The run's teacher; for ``--model demo``, the bundled placeholder teacher, in process."""
-    async with _teacher(settings, settings.model, settings.base_url) as teacher:
+async def open_teacher(settings: Settings, api_key: str | None = None) -> AsyncIterator[Teacher]:
+    """The run's teacher; for ``--model demo``, the bundled placeholder teacher, in process.
+    ``api_key``: the key for this run instead of the environment's (a service job's)."""
+    async with _teacher(settings, settings.model, settings.base_url, api_key) as teacher:
         yield teacher
 
 

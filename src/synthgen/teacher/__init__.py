@@ -81,16 +81,19 @@ def make_teacher(
     max_connections: int = 64,
     transport: str = "aiohttp",
     max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+    api_key: str | None = None,
 ) -> Teacher:
     """The backend for ``model``: OpenAI and OpenAI-compatible URLs over ``transport``
     (direct aiohttp, or the openai SDK), other providers through litellm. ``base_url`` is
     checked first (ConfigError for anything but an http(s) URL with a host); replies over
-    ``max_reply_bytes`` fail with kind "too_large" (litellm: not enforced)."""
+    ``max_reply_bytes`` fail with kind "too_large" (litellm: not enforced). ``api_key``
+    (OpenAI-compatible endpoints only) replaces $OPENAI_API_KEY for this teacher."""
     if transport not in TRANSPORTS:
         raise ConfigError(f"unknown --transport {transport!r}: use {' or '.join(TRANSPORTS)}")
     if base_url:
         base_url = validate_base_url(base_url)  # before anything is imported or sent
-    check_credentials(model, base_url)
+    if api_key is None or route(model, base_url) == "litellm":
+        check_credentials(model, base_url)
     if route(model, base_url) == "litellm":
         from synthgen.teacher.litellm_backend import LiteLLMTeacher
 
@@ -103,7 +106,7 @@ def make_teacher(
     teacher: Teacher = cls(
         model.removeprefix("openai/") if base_url is None else model,
         base_url=base_url,
-        api_key=os.environ.get("OPENAI_API_KEY"),
+        api_key=api_key or os.environ.get("OPENAI_API_KEY"),
         timeout=timeout,
         max_connections=max_connections,
         max_reply_bytes=max_reply_bytes,
