@@ -11,13 +11,18 @@ A FakeTeacher runs in its own process (its own GIL) and answers every request af
 - teacher: synthgen's own OpenAI-compatible teacher (its default aiohttp transport) in the same
   plain loop, without the engine: separates the SDK's cost from the engine's;
 - synthgen: ``synthgen expand -n N --no-cache`` as a subprocess, N sized so that it sends
-  requests for at least ``--target`` seconds (it cannot outrun the teacher loop).
+  requests for at least ``--target`` seconds (it cannot outrun the teacher loop). An engine
+  that curates in a worker process (``synthgen.run.curation_worker``: not wired into
+  ``run/engine.py`` yet, so today both runs curate on the loop) would at these sizes; with
+  ``--loop-too`` it runs again with ``SYNTHGEN_CURATION_WORKER=off``, for the difference in
+  the same run.
 
 Requests/s are counted by the server (arrivals in the middle 80% of each run's span), the same
 way for every client; synthgen's own report (requests.total / wall_time_s, which includes
 start-up and the final split and write) is printed beside it. CPU time is the client
-process's user+sys from ``wait4``. With ``--sdk-httpx`` the openai SDK on its default httpx
-transport is measured too, at 64. Figures only; nothing is asserted.
+process's user+sys from ``wait4``, which includes the curation worker's (a child it waited
+for); peak RSS is the larger of the two processes', not their sum. With ``--sdk-httpx`` the
+openai SDK on its default httpx transport is measured too, at 64. Figures only; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -189,26 +194,38 @@ def synthgen_cmd(
 
 
 def measure_synthgen(
-    server: Server, tmp: Path, concurrency: int, n: int, per_request: int | None
+    server: Server,
+    tmp: Path,
+    concurrency: int,
+    n: int,
+    per_request: int | None,
+    worker: str = "auto",
 ) -> dict[str, Any]:
     """One ``synthgen expand`` run; CPU per 1,000 requests net of a 1-request run's CPU
-    (imports, set-up, split and write), which is paid once per run."""
+    (imports, set-up, split and write), which is paid once per run. ``worker``: the
+    curation worker process (SYNTHGEN_CURATION_WORKER), "auto" (synthgen's choice) or "off"
+    (curation on the event loop). CPU includes the worker's (wait4 counts the children a
+    process waited for)."""
     env = bench_env(tmp)
+    env["SYNTHGEN_CURATION_WORKER"] = worker
     fixed = run_child(synthgen_cmd(server.url, tmp / "fixed", 1, concurrency, per_request), env=env)
     server.reset()
     before = server.stats()["cpu_s"]
-    cmd = synthgen_cmd(server.url, tmp / f"out-{concurrency}", n, concurrency, per_request)
+    out = tmp / f"out-{concurrency}-{worker}"
+    cmd = synthgen_cmd(server.url, out, n, concurrency, per_request)
     child = run_child(cmd, env=env)
     if child.returncode != 0 or fixed.returncode != 0:
         err = child.stderr or fixed.stderr
         raise SystemExit(f"synthgen expand failed ({child.returncode}):\n{err[-2000:]}")
     report = json.loads(child.stdout)
     requests = report["requests"]["total"]
-    fig = _figures("synthgen", concurrency, child, server.stats(), requests, before)
+    kind = "synthgen" if worker == "auto" else f"synthgen, worker {worker}"
+    fig = _figures(kind, concurrency, child, server.stats(), requests, before)
     fig["cpu_per_1k"] = 1000 * max(0.0, child.cpu_s - fixed.cpu_s) / max(1, requests - 1)
     fig["fixed_cpu_s"] = fixed.cpu_s
-    fig["report_rate"] = requests / report["wall_time_s"]
-    fig["report_wall_s"] = report["wall_time_s"]
+    wall = report.get("run", report)["wall_time_s"]  # report.json schema 2 keeps it in "run"
+    fig["report_rate"] = requests / wall
+    fig["report_wall_s"] = wall
     fig["accepted"] = report["accepted"]
     return fig
 
@@ -244,6 +261,7 @@ def run(
     per_request: int | None,
     sdk_httpx: bool,
     latency: float,
+    loop_too: bool = False,
 ) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="synthgen-bench-") as name:
@@ -259,11 +277,13 @@ def run(
                 # Sized by the teacher loop's rate, an upper bound for synthgen (which sends
                 # through that teacher): the run lasts at least ``target`` seconds.
                 n = math.ceil(teacher["rate"] * target) * asked
-                ours = measure_synthgen(server, tmp, concurrency, n, per_request)
-                ours["n"] = n
-                ours["fraction"] = ours["rate"] / bare["rate"]
                 teacher["fraction"] = teacher["rate"] / bare["rate"]
-                rows += [bare, teacher, ours]
+                rows += [bare, teacher]
+                for worker in ("auto", "off") if loop_too else ("auto",):
+                    ours = measure_synthgen(server, tmp, concurrency, n, per_request, worker)
+                    ours["n"] = n
+                    ours["fraction"] = ours["rate"] / bare["rate"]
+                    rows.append(ours)
                 if sdk_httpx and concurrency == 64:
                     sdk = measure_client(server, "sdk-httpx", body_file, concurrency, seconds)
                     sdk["fraction"] = sdk["rate"] / bare["rate"]
@@ -277,7 +297,7 @@ def show(result: dict[str, Any]) -> None:
         f"request body {result['body_bytes']:,} bytes (rendered by synthgen)"
     )
     head = (
-        f"{'client':<10} {'conc':>5} {'requests':>9} {'req/s':>8} {'of bare':>8} "
+        f"{'client':<19} {'conc':>5} {'requests':>9} {'req/s':>8} {'of bare':>8} "
         f"{'CPU s':>7} {'CPU s/1k req':>13} {'server':>7} {'peak RSS':>9}"
     )
     print(head)
@@ -285,14 +305,15 @@ def show(result: dict[str, Any]) -> None:
     for r in result["rows"]:
         frac = f"{r['fraction']:.2f}" if "fraction" in r else "1.00"
         print(
-            f"{r['client']:<10} {r['concurrency']:>5} {r['requests']:>9,} {r['rate']:>8.0f} "
+            f"{r['client']:<19} {r['concurrency']:>5} {r['requests']:>9,} {r['rate']:>8.0f} "
             f"{frac:>8} {r['cpu_s']:>7.1f} {r['cpu_per_1k']:>13.2f} "
             f"{r['server_cpu_per_1k']:>7.2f} {r['maxrss_mb']:>7.0f}MB"
         )
     for r in result["rows"]:
-        if r["client"] == "synthgen":
+        if r["client"].startswith("synthgen"):
             print(
-                f"synthgen at {r['concurrency']}: -n {r['n']:,}, requests for {r['span_s']:.1f} s "
+                f"{r['client']} at {r['concurrency']}: -n {r['n']:,}, requests for "
+                f"{r['span_s']:.1f} s "
                 f"(process {r['wall_s']:.1f} s); its report says {r['report_rate']:.0f} req/s "
                 f"over wall_time_s {r['report_wall_s']:.1f} s; a 1-request run costs "
                 f"{r['fixed_cpu_s']:.1f} CPU s"
@@ -315,11 +336,22 @@ def main() -> None:
     parser.add_argument("--per-request", type=int, default=None, help="default: the template's")
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--sdk-httpx", action="store_true", help="also the SDK's httpx, at 64")
+    parser.add_argument(
+        "--loop-too",
+        action="store_true",
+        help="also synthgen with curation on the event loop (SYNTHGEN_CURATION_WORKER=off)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     print_machine()
     result = run(
-        args.concurrency, args.seconds, args.target, args.per_request, args.sdk_httpx, args.latency
+        args.concurrency,
+        args.seconds,
+        args.target,
+        args.per_request,
+        args.sdk_httpx,
+        args.latency,
+        args.loop_too,
     )
     show(result)
     if args.json is not None:

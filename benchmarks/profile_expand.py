@@ -3,10 +3,11 @@
     python benchmarks/profile_expand.py [--concurrency 256] [-n 20000] [--rate 100]
 
 Starts the FakeTeacher process (200 ms per reply), runs ``synthgen expand`` under
-``py-spy record --gil`` (samples only the thread holding the GIL: where Python time goes),
-and prints the share of samples per stage, then the top functions by own time and by
-inclusive time. ``--raw FILE`` keeps py-spy's collapsed stacks (flamegraph input).
-Needs py-spy (``pip install py-spy``); figures only.
+``py-spy record --gil --subprocesses`` (samples only the thread holding the GIL: where Python
+time goes; the curation worker process, when the run uses one, is sampled too and counted
+under "worker process"), and prints the share of samples per stage, then the top functions
+by own time and by inclusive time. ``--raw FILE`` keeps py-spy's collapsed stacks
+(flamegraph input). Needs py-spy (``pip install py-spy``); figures only.
 """
 
 from __future__ import annotations
@@ -25,19 +26,19 @@ from _common import SEEDS, Server, bench_env, print_machine
 # Tested in order against the whole stack; the first match names the sample's stage.
 # Curation and output are split further by the innermost synthgen module on the stack.
 STAGES: list[tuple[str, str]] = [
+    ("worker process", r"\bserve \(synthgen/run/curation_child\.py"),
     ("import", "_find_and_load"),
     ("output", r"write_outputs"),
-    ("curate", r"Engine\._drain"),
-    ("teacher: SDK request transform", r"openai/_utils/_transform\.py"),
-    ("teacher: SDK response parse", r"openai/_(?:response|models)\.py|pydantic/"),
-    ("teacher: aiohttp", r"aiohttp/"),
-    ("teacher: SDK other", r"OpenAICompatTeacher"),
+    ("curate", r"Curator\.curate"),
+    ("journal, ledger, pool", r"Engine\._curate"),
+    ("curation worker: pickling, pipe", r"curation_worker\.py"),
     ("engine: plan + render request", r"Job\.request|Planner\.|jinja2/"),
-    ("engine: other", r"\(synthgen/generate\.py"),
-    ("aiohttp (protocol callbacks)", r"aiohttp/"),
+    ("teacher: aiohttp transport", r"teacher/http\.py|aiohttp/"),
+    ("runner: cache, pacing, retries", r"RequestRunner\."),
+    ("engine: other", r"run/engine\.py"),
     ("asyncio event loop", r"asyncio/"),
 ]
-_SPLIT = {"curate", "output"}
+_SPLIT = {"curate", "output", "worker process"}
 _MODULE = re.compile(r"\((synthgen/[\w/]+\.py):")
 
 _PREFIXES = re.compile(r"/[^ ;()]*/(?:site-packages|python3\.\d+|src)/")
@@ -105,7 +106,8 @@ def main() -> None:
     ):
         tmp = Path(name)
         raw = args.raw or tmp / "stacks.txt"
-        cmd = [py_spy, "record", "--gil", "-r", str(args.rate), "-f", "raw", "-o", str(raw)]
+        cmd = [py_spy, "record", "--gil", "--subprocesses", "-r", str(args.rate), "-f", "raw"]
+        cmd += ["-o", str(raw)]
         cmd += ["--", sys.executable, "-m", "synthgen", "expand", str(SEEDS), "-n", str(args.n)]
         cmd += ["--base-url", server.url, "--model", "m", "--concurrency", str(args.concurrency)]
         cmd += ["--no-cache", "-q", "-o", str(tmp / "out")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -85,3 +86,22 @@ def test_lone_surrogates_become_replacement_characters() -> None:
     # A whole emoji (a surrogate pair) is a character, and is kept.
     assert extract_json('["\\ud83d\\ude00"]') == ["\U0001f600"]
     assert extract_json('{"k\\udc00": 1}') == {"k\ufffd": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('["hi \\uD83D"]', ["hi \ufffd"]),  # upper-case hex
+        ('["hi \\udfff", "\\u00e9"]', ["hi \ufffd", "é"]),
+        ('["raw \ud83d surrogate"]', ["raw \ufffd surrogate"]),  # in the text, not escaped
+        ('["no escape \\\\ud83d"]', ["no escape \\ud83d"]),  # an escaped backslash: text
+        ('["plain ascii", {"k": "zażółć"}]', ["plain ascii", {"k": "zażółć"}]),
+    ],
+)
+def test_surrogates_are_replaced_however_they_are_written(text: str, expected: Any) -> None:
+    assert extract_json(text) == expected
+
+
+def test_many_shallow_brackets_are_read() -> None:
+    """More brackets than the depth limit, none deeper than 2: read, not refused."""
+    assert extract_json(json.dumps([[i] for i in range(500)])) == [[i] for i in range(500)]

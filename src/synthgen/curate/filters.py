@@ -51,8 +51,13 @@ def to_example(
         return Drop("schema", "conversation has no user/assistant turns")
     if turns[-1].role != "assistant":
         return Drop("schema", "conversation does not end with an assistant turn")
-    head = (Message(role="system", content=system),) if system is not None else ()
-    return Example.model_construct(messages=head + tuple(turns), metadata=metadata)
+    return Example.model_construct(messages=_head(system) + tuple(turns), metadata=metadata)
+
+
+@functools.lru_cache(maxsize=8)
+def _head(system: str | None) -> tuple[Message, ...]:
+    """The system message examples start with: one (frozen) object for all of them."""
+    return (Message(role="system", content=system),) if system is not None else ()
 
 
 # Disclaimers and refusals in the languages our users write seeds in most; matched on
@@ -111,7 +116,8 @@ class QualityFilter:
 
 
 def _grams(toks: Sequence[str], n: int) -> set[tuple[str, ...]]:
-    return {tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)}
+    # zip of n shifted views: the n-grams in one pass in C (none when len(toks) < n)
+    return set(zip(*(toks[i:] for i in range(n)), strict=False))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -53,12 +53,29 @@ def extract_json(text: str, want: type | tuple[type, ...] = object) -> Any:
         except RecursionError:
             why = f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
             continue
-        if json_too_deep(data):
+        if _may_nest_deeply(chunk) and json_too_deep(data):
             why = f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
             continue
         if isinstance(data, want):
-            return _clean(data)
+            return _clean(data) if _may_hold_surrogates(chunk) else data
     raise ParseError(why)
+
+
+# A \uD800-\uDFFF escape: json.loads turns it into a surrogate, alone unless paired.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _may_hold_surrogates(chunk: str) -> bool:
+    """Whether the JSON parsed from ``chunk`` can hold a lone surrogate: only from an escape
+    of one or a surrogate in the text itself. Two scans of the text instead of a walk over
+    every string parsed (most replies have neither)."""
+    return bool(_SURROGATE_ESCAPE.search(chunk) or LONE_SURROGATE.search(chunk))
+
+
+def _may_nest_deeply(chunk: str) -> bool:
+    """Whether ``chunk`` has brackets enough to nest past MAX_JSON_DEPTH (each level opens
+    one): a usual reply has a few dozen, so the walk over the parsed value is skipped."""
+    return chunk.count("[") + chunk.count("{") > MAX_JSON_DEPTH
 
 
 def _clean(value: Any) -> Any:

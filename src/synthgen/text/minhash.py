@@ -29,7 +29,8 @@ def hash_shingles(items: list[str]) -> U32:
     """CRC-32 of each shingle's UTF-8, in order, duplicates kept."""
     import numpy as np
 
-    return np.array(list(map(zlib.crc32, map(str.encode, items))), dtype=np.uint32)
+    hashes = map(zlib.crc32, map(str.encode, items))
+    return np.fromiter(hashes, dtype=np.uint32, count=len(items))
 
 
 def shingle_hashes(text: str) -> U32:

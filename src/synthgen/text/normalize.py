@@ -16,6 +16,7 @@ each for a different question:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -118,8 +119,21 @@ def fold_confusables(text: str) -> str:
 def normalize(text: str) -> str:
     """NFKC, look-alike letters folded (``fold_confusables``), lower case, punctuation, symbols
     and lone surrogates dropped, whitespace collapsed to one space."""
+    if len(text) <= _CACHED_CHARS:
+        return _normalize_short(text)
+    return _normalize(text)
+
+
+def _normalize(text: str) -> str:
     nfkc = fold_confusables(unicodedata.normalize("NFKC", text))
     return " ".join(nfkc.lower().translate(_STRIP).split())
+
+
+# Curation normalises each turn of a candidate in two filters (placeholders, prompt guard):
+# short texts are remembered for a while, so the second asks for free (the text's hash is
+# kept in the string object, so a repeat costs one lookup).
+_CACHED_CHARS = 1_000
+_normalize_short = functools.lru_cache(maxsize=1024)(_normalize)
 
 
 def words(text: str) -> list[str]:
