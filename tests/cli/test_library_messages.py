@@ -87,3 +87,15 @@ def test_option_mismatches_name_parameters_for_the_library_and_flags_for_the_cli
     )  # fmt: skip
     assert r.returncode == 2 and "needs --attributes (a YAML" in r.stderr
     assert not (tmp_path / "o").exists() and not (tmp_path / "c").exists()
+
+
+def test_template_mix_errors_name_the_parameter_or_the_flag(tmp_path):
+    from synthgen import TemplateError
+
+    with pytest.raises(TemplateError, match=r"^template 'expand:0': weights must be at least 1"):
+        expand(SAMPLES / "marv.jsonl", 5, model="demo", template="expand:0", out_dir=tmp_path / "o")
+    r = synthgen(
+        "expand", str(SAMPLES / "marv.jsonl"), "-n", "5", "--model", "demo",
+        "--template", "expand,expand", "-o", str(tmp_path / "c"),
+    )  # fmt: skip
+    assert r.returncode == 2 and "--template 'expand,expand' names a template twice" in r.stderr

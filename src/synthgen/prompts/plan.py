@@ -16,6 +16,7 @@ from typing import Any
 from synthgen.data.example import Example
 from synthgen.errors import ConfigError
 from synthgen.prompts.attributes import Attributes, Combinations
+from synthgen.settings.naming import setting
 
 log = logging.getLogger("synthgen")
 
@@ -78,7 +79,9 @@ class Planner:
             key = None
             if balance_by is not None:
                 if balance_by not in ex.metadata:
-                    raise ConfigError(f"seed {i + 1} has no {balance_by!r} field for --balance-by")
+                    raise ConfigError(
+                        f"seed {i + 1} has no {balance_by!r} field for {setting('balance_by')}"
+                    )
                 key = str(ex.metadata[balance_by])
             groups.setdefault(key, []).append(i)
         self.categories: list[str | None] = sorted(groups, key=lambda c: "" if c is None else c)

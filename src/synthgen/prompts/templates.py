@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthgen.errors import TemplateError
+from synthgen.settings.naming import setting
 
 if TYPE_CHECKING:
     import jinja2
@@ -268,7 +269,7 @@ def load_mix(spec: str) -> list[tuple[Template, int]]:
     """``expand`` or ``expand:3,evolve:1`` (names or paths, each with an optional weight)."""
     parts = [p.strip() for p in spec.split(",") if p.strip()]
     if not parts:
-        raise TemplateError("--template is empty")
+        raise TemplateError(f"{setting('template')} is empty")
     mix: list[tuple[Template, int]] = []
     for part in parts:
         ref, weight = part, 1
@@ -276,16 +277,18 @@ def load_mix(spec: str) -> list[tuple[Template, int]]:
         if sep and tail.strip().isdigit():
             ref, weight = head.strip(), int(tail)
         elif sep and head and not Path(part).exists():
-            raise TemplateError(f"--template {part!r}: the weight after ':' must be a whole number")
+            raise TemplateError(
+                f"{setting('template')} {part!r}: the weight after ':' must be a whole number"
+            )
         if weight < 1:
-            raise TemplateError(f"--template {part!r}: weights must be at least 1")
+            raise TemplateError(f"{setting('template')} {part!r}: weights must be at least 1")
         template = load_template(ref)
         if template.kind != "generate":
             raise TemplateError(
-                f"--template {ref!r} is a {template.kind} template, not for generating"
+                f"{setting('template')} {ref!r} is a {template.kind} template, not for generating"
             )
         mix.append((template, weight))
     names = [t.name for t, _ in mix]
     if len(set(names)) != len(names):
-        raise TemplateError(f"--template {spec!r} names a template twice")
+        raise TemplateError(f"{setting('template')} {spec!r} names a template twice")
     return mix
