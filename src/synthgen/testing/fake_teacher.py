@@ -27,12 +27,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from synthgen.errors import ConfigError
-from synthgen.teacher.demo import MAX_PER_REPLY, DemoGenerator, demo_reply
+from synthgen.teacher.demo import MAX_PER_REPLY, DemoGenerator
 from synthgen.testing.faults import Faults, RateLimit, Storm
-from synthgen.testing.process import main
 from synthgen.testing.scripting import (
     ERRORS,
-    FAULT_KINDS,
     Fault,
     Handler,
     Reply,
@@ -47,17 +45,7 @@ if TYPE_CHECKING:
 
     from aiohttp import web
 
-__all__ = [
-    "FAULT_KINDS",
-    "FakeTeacher",
-    "Fault",
-    "RateLimit",
-    "Reply",
-    "ReplyItem",
-    "Storm",
-    "demo_reply",
-    "main",
-]
+__all__ = ["FakeTeacher"]  # the package (synthgen.testing) exports the rest
 
 _REQUESTS_KEPT = 10_000
 
