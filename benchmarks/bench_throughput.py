@@ -11,11 +11,11 @@ A FakeTeacher runs in its own process (its own GIL) and answers every request af
 - teacher: synthgen's own OpenAI-compatible teacher (its default aiohttp transport) in the same
   plain loop, without the engine: separates the SDK's cost from the engine's;
 - synthgen: ``synthgen expand -n N --no-cache`` as a subprocess, N sized so that it sends
-  requests for at least ``--target`` seconds (it cannot outrun the teacher loop). An engine
-  that curates in a worker process (``synthgen.run.curation_worker``: not wired into
-  ``run/engine.py`` yet, so today both runs curate on the loop) would at these sizes; with
-  ``--loop-too`` it runs again with ``SYNTHGEN_CURATION_WORKER=off``, for the difference in
-  the same run.
+  requests for at least ``--target`` seconds (it cannot outrun the teacher loop). At these
+  sizes the engine curates in a worker process (``synthgen.run.curation_worker``, through
+  ``run/ordered_curation.py``); with ``--loop-too`` it runs again with
+  ``SYNTHGEN_CURATION_WORKER=off`` (curation on the event loop), for the difference in the
+  same run.
 
 Requests/s are counted by the server (arrivals in the middle 80% of each run's span), the same
 way for every client; synthgen's own report (requests.total / wall_time_s, which includes

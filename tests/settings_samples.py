@@ -49,12 +49,15 @@ def changed_values(tmp: Path) -> dict[str, Any]:
         "min_score": 7,
         "format": "sharegpt",
         "max_tokens": 512,
+        "license": "cc-by-4.0",
+        "shard": "1/4",
+        "reasoning": "keep",
     }
 
 
 # Reproduced by the card's command, but not part of the job's identity: a job whose replies
-# were cut resumes with a higher limit.
-REPRODUCED_NOT_IDENTITY = ("max_tokens",)
+# were cut resumes with a higher limit; a license changes the card, not the data.
+REPRODUCED_NOT_IDENTITY = ("max_tokens", "license")
 
 
 def job_fingerprint(settings: Settings) -> str:

@@ -18,7 +18,7 @@ def test_cli_import_does_not_load_heavy_modules():
     code = (
         "import sys, synthgen.cli;"
         "heavy = ('openai', 'litellm', 'datasketch', 'numpy', 'tiktoken', 'aiohttp', 'rich',"
-        " 'jinja2');"
+        " 'jinja2', 'ray', 'datasets', 'torch', 'sentence_transformers', 'transformers');"
         "print([m for m in heavy if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -18,7 +18,7 @@ from synthgen.errors import ConfigError
 from synthgen.prompts.templates import Template, load_mix
 from synthgen.run.job import job_identity, seeds_digest
 from synthgen.settings import CLI_CONTEXT, Settings, reproduce_command, spec_of
-from synthgen.settings.spec import FILTERS, OUTPUT, PACING, STRATEGY, TEACHER
+from synthgen.settings.spec import FILTERS, LARGE_RUNS, OUTPUT, PACING, STRATEGY, TEACHER
 from tests.settings_samples import (
     REPRODUCED_NOT_IDENTITY,
     SEEDS,
@@ -67,6 +67,18 @@ PUBLIC_DEFAULTS: dict[str, Any] = {
     "format": "openai",
     "max_tokens": None,
     "max_reply_bytes": 8 * 1024 * 1024,
+    "reasoning": "drop",
+    "license": None,
+    "pairs": False,
+    "responses": 4,
+    "min_margin": 2,
+    "semantic_dedup": None,
+    "shard": None,
+    "workers": 1,
+    "executor": "local",
+    "ray_address": None,
+    "batch": False,
+    "batch_poll": 30.0,
 }
 
 
@@ -143,7 +155,7 @@ def test_every_field_is_specified() -> None:
     for name, info, spec in Settings.specs():
         assert spec is spec_of(info)
         assert spec.help.endswith("."), name
-        assert spec.group in (OUTPUT, TEACHER, STRATEGY, FILTERS, PACING), name
+        assert spec.group in (OUTPUT, TEACHER, STRATEGY, FILTERS, PACING, LARGE_RUNS), name
         flags += spec.flags
         # The card's command must be able to make the same job again.
         if spec.identity:
@@ -180,6 +192,12 @@ def _legacy_identity(
         "shots": s.shots,
         "eval_fraction": s.eval_fraction,
         "format": s.format,
+        # New with --shard, and only in a shard's job: whole jobs keep their fingerprints.
+        **({"shard": s.shard} if s.shard is not None else {}),
+        # New with --reasoning, and only when kept: jobs that drop traces keep theirs.
+        **({"reasoning": s.reasoning} if s.reasoning == "keep" else {}),
+        # New with --semantic-dedup, and only when on.
+        **({"semantic_dedup": s.semantic_dedup} if s.semantic_dedup is not None else {}),
     }
 
 
@@ -219,6 +237,7 @@ def test_only_identity_settings_make_another_job(tmp_path: Path) -> None:
         "max_tokens": 100,
         "max_reply_bytes": 4096,
         "dedup_index": "redis://127.0.0.1:6379/0",
+        "license": "mit",
     }
     for name, value in same.items():
         assert job_fingerprint(base.model_copy(update={name: value})) == job_fingerprint(base), name

@@ -22,11 +22,13 @@ logging.getLogger("synthgen").addHandler(logging.NullHandler())
 
 _EXPORTS = {
     "expand": "run.expand",
+    "merge": "run.merge",
     "aexpand": "run.expand",
     "Result": "run.result",
     "Settings": "settings",
     "Example": "data.example",
     "Message": "data.example",
+    "load": "data.hf",
     "load_seeds": "data.seeds",
     "SeedSet": "data.seeds",
     "dedup": "data.dedup",
@@ -74,8 +76,10 @@ __all__ = [
     "aexpand",
     "dedup",
     "expand",
+    "load",
     "load_seeds",
     "load_template",
+    "merge",
     "split",
     "to_record",
     "validate_file",
@@ -86,6 +90,7 @@ if TYPE_CHECKING:
     from synthgen.data.dedup import dedup
     from synthgen.data.example import Example, Message
     from synthgen.data.formats import to_record, write
+    from synthgen.data.hf import load
     from synthgen.data.seeds import SeedSet, load_seeds
     from synthgen.data.split import split
     from synthgen.data.validate import validate_file
@@ -103,6 +108,7 @@ if TYPE_CHECKING:
     )
     from synthgen.prompts.templates import load_template
     from synthgen.run.expand import aexpand, expand
+    from synthgen.run.merge import merge
     from synthgen.run.result import Result
     from synthgen.service.client import AsyncClient, Client
     from synthgen.settings import Settings

@@ -420,7 +420,8 @@ def test_utf16_gets_a_hint(tmp_path: Path) -> None:
         ('{"messages": "hi"}', ["'messages' must be a list"]),
         ('{"messages": []}', ["no user or assistant message"]),
         ('{"messages": [1]}', ["message 1", "expected an object"]),
-        ('{"messages": [{"role": "tool", "content": "x"}]}', ["message 1", "unknown role"]),
+        ('{"messages": [{"role": "robot", "content": "x"}]}', ["message 1", "unknown role"]),
+        ('{"messages": [{"role": "tool", "content": "x"}]}', ["message 1 (tool)", "answers no"]),
         ('{"messages": [{"role": "user", "content": null}]}', ["content must be a string"]),
         ('{"messages": [{"role": "user"}]}', ["content must be a string, got missing"]),
         ('{"messages": [{"role": "user", "content": ["x"]}]}', ["content must be a string"]),
@@ -433,7 +434,7 @@ def test_utf16_gets_a_hint(tmp_path: Path) -> None:
         (
             '{"messages": [{"role": "user", "content": "q"}, '
             '{"role": "assistant", "content": null, "tool_calls": []}]}',
-            ["message 2", "unsupported key 'tool_calls'"],
+            ["message 2", "tool_calls must be a non-empty list"],
         ),
         (
             '{"messages": [{"role": "user", "content": "q", "weight": 1}]}',

@@ -94,7 +94,8 @@ BAD_LINES = [
                 },
                 {"role": "tool", "tool_call_id": "c1", "content": "42"},
                 {"role": "assistant", "content": "42", "weight": 1},
-            ]
+            ],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}],
         }
     ),  # 14: valid tool-calling example
 ]

@@ -82,7 +82,7 @@ def test_parts_that_do_not_apply_are_left_out_not_null(real_run: Result) -> None
     [
         ("requests", lambda r: r.update(paid=r.pop("sent"))),  # the key the card once read
         ("requests", lambda r: r.pop("cache_hits")),
-        ("tokens", lambda t: t.update(reasoning=0)),
+        ("tokens", lambda t: t.update(thinking=0)),
         ("diversity", lambda d: d.update(distinct_3=0.5)),
         ("split", lambda s: s.update(train="many")),
     ],

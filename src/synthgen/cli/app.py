@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from synthgen.cli.jobs import jobs_app
+from synthgen.cli.merge import merge
 from synthgen.cli.serve import serve
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ cache_app = typer.Typer(
 )
 app.add_typer(cache_app, name="cache")
 app.command("serve")(serve)
+app.command("merge")(merge)
 app.add_typer(jobs_app, name="jobs")
 
 _verbose = False
@@ -163,7 +165,15 @@ def expand(
     from synthgen.cli.summary import stop_line, summary_lines, warning_lines
 
     view = "off" if quiet else "bar" if sys.stderr.isatty() else "lines"
-    result = _run(run_with_progress, seeds, settings, view=view, notice=notice)
+    if settings.executor == "ray":
+        from synthgen.run.ray_exec import run_on_ray
+
+        if notice:
+            typer.echo(notice, err=True)
+        say = None if quiet else lambda line: typer.echo(f"synthgen: {line}", err=True)
+        result = _run(run_on_ray, seeds, settings, say=say)
+    else:
+        result = _run(run_with_progress, seeds, settings, view=view, notice=notice)
     if as_json:
         typer.echo(json.dumps(result.report, ensure_ascii=False, indent=2))
     lines = [] if quiet else summary_lines(result.report, result.out_dir)
@@ -223,8 +233,8 @@ def validate(
         str | None,
         typer.Option(
             "--format",
-            help="The file's format: openai, trl, prompt-completion, sharegpt or alpaca "
-            "(left out: the format of its first line).",
+            help="The file's format: openai, trl, prompt-completion, sharegpt, alpaca, "
+            "openai-dpo or trl-preference (left out: the format of its first line).",
             show_default=False,
         ),
     ] = None,

@@ -74,7 +74,9 @@ def figures(
     ]
     if stats.live_faults.get("rate_limit"):
         detail.append(f"429s {stats.live_faults['rate_limit']}")
-    if stats.concurrency:
+    if stats.batch is not None:  # --batch: a round is what is still needed, not a limit
+        detail.append("in batches")
+    elif stats.concurrency:
         cut = stats.concurrency < stats.concurrency_max
         detail.append(
             f"rate limited: concurrency {stats.concurrency_max}→{stats.concurrency}"
@@ -121,7 +123,9 @@ class _View:
     interval = 1.0
 
     def __init__(self, settings: Settings) -> None:
-        self.n = settings.n
+        from synthgen.settings.shard import run_size
+
+        self.n = run_size(settings.n, settings.shard)  # a shard makes its share of n
         self.tpm = settings.tpm
         self.since = time.monotonic()
         self.stats: RunStats | None = None

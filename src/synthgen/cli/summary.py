@@ -9,6 +9,7 @@ from collections.abc import Collection
 from typing import Any
 
 __all__ = [
+    "batch_lines",
     "estimate_lines",
     "spend_line",
     "stall_lines",
@@ -36,6 +37,7 @@ def summary_lines(report: dict[str, Any], out_dir: object) -> list[str]:
     if spend:
         lines.append(spend)
     lines += stall_lines(report)
+    lines += batch_lines(report)
     judge = _judge_line(report)
     if judge:
         lines.append(judge)
@@ -110,7 +112,30 @@ def estimate_lines(est: dict[str, Any]) -> list[str]:
         lines.append(
             "prompt caching: none expected (the part every prompt shares is under 1,024 tokens)"
         )
+    batch = est.get("cost_usd_batch")
+    if batch is not None:
+        source = (
+            "litellm's batch prices"
+            if est.get("batch_price") == "listed"
+            else "half the live price: the table has no batch price"
+        )
+        live = f"≈ ${cost:.4f} live, " if cost is not None else ""
+        lines.append(f"batch API (--batch): cost {live}≈ ${batch:.4f} in batches ({source})")
     return lines
+
+
+def batch_lines(report: dict[str, Any]) -> list[str]:
+    """What --batch did (none: no line); the run's cost is then at batch prices."""
+    batch = report["run"].get("batch")
+    if not batch:
+        return []
+    resumed = batch["resumed"]
+    resumed = f", waited for {resumed} an earlier run submitted" if resumed else ""
+    return [
+        f"batches: {batch['submitted']} submitted ({batch['requests']} requests){resumed}, "
+        f"{batch['polls']} polls, {batch['failed_lines']} lines failed or not run (retried), "
+        f"{batch['expired']} expired; cost at batch prices"
+    ]
 
 
 def warning_lines(report: dict[str, Any], *, shown: Collection[str] = ()) -> list[str]:
@@ -136,9 +161,14 @@ def _fresh(r: dict[str, Any]) -> tuple[str, str]:
         f"requests: {req['sent']} sent to the teacher, {req['cache_hits']} from cache, "
         f"{req['retries']} retries, {req['failed']} failed; {r['replies']} replies curated, "
         f"{r['candidates']} candidates, {r['accepted']} accepted",
-        f"tokens {_tokens(r['tokens'])}{_cost(r['cost_usd'], _saved(r))}; "
+        f"tokens {_tokens(r['tokens'])}{_cost(r['cost_usd'], _saved(r), _reasoning_cost(r))}; "
         f"{r['run']['wall_time_s']:.1f}s",
     )
+
+
+def _reasoning_cost(r: dict[str, Any]) -> float | None:
+    cost = ((r.get("token_use") or {}).get("reasoning") or {}).get("cost_usd")
+    return cost if isinstance(cost, (int, float)) else None
 
 
 def _saved(r: dict[str, Any]) -> float | None:
@@ -153,7 +183,7 @@ def _resumed(r: dict[str, Any], old: dict[str, Any]) -> list[str]:
     replies = r["replies"] - old["replies"]
     tokens = {
         k: r["tokens"].get(k, 0) - old["tokens"].get(k, 0)
-        for k in ("prompt", "completion", "cached")
+        for k in ("prompt", "completion", "cached", "reasoning")
     }
     if sent or cached or replies or req["failed"] > old["failed"]:
         this_run = (
@@ -188,6 +218,14 @@ def _judge_line(r: dict[str, Any]) -> str | None:
             "for its score"
         )
     mean = judge["mean_score"]
+    pairs = r.get("pairs")
+    if pairs is not None:  # --pairs: the judge scored responses, and pairs were chosen
+        dropped = ", ".join(f"{k} {v}" for k, v in pairs["dropped"].items() if v) or "none"
+        return (
+            f"pairs: {pairs['kept']} kept of {pairs['prompts']} prompts ({pairs['responses']} "
+            f"responses each, {judge['scored']} scored, {judge['unscored']} unscored); "
+            f"dropped: {dropped}"
+        )
     line = (
         f"judge {model}: {judge['scored']} scored"
         + (f" (mean {mean:.1f})" if mean is not None else "")
@@ -201,10 +239,14 @@ def _judge_line(r: dict[str, Any]) -> str | None:
 def _tokens(t: dict[str, int]) -> str:
     cached = t.get("cached", 0)
     share = f" ({cached:,} cached, {cached / t['prompt']:.0%})" if cached and t["prompt"] else ""
-    return f"{t['prompt']:,} in{share} / {t['completion']:,} out"
+    reasoning = t.get("reasoning") or 0
+    thought = f" ({reasoning:,} reasoning)" if reasoning else ""
+    return f"{t['prompt']:,} in{share} / {t['completion']:,} out{thought}"
 
 
-def _cost(usd: float, saved: float | None = None) -> str:
+def _cost(usd: float, saved: float | None = None, reasoning: float | None = None) -> str:
     if not usd:
         return ""
-    return f"; cost ≈ ${usd:.4f}" + (f" (prompt caching saved ${saved:.4f})" if saved else "")
+    notes = [f"reasoning ${reasoning:.4f}"] if reasoning else []
+    notes += [f"prompt caching saved ${saved:.4f}"] if saved else []
+    return f"; cost ≈ ${usd:.4f}" + (f" ({', '.join(notes)})" if notes else "")

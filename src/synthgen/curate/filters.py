@@ -11,20 +11,32 @@ from typing import Any
 
 from synthgen.curate.drop import Drop
 from synthgen.curate.placeholders import placeholder_reason
+from synthgen.curate.tool_filters import calls_tools, to_tool_example
 from synthgen.data.example import Example, Message
 from synthgen.text.normalize import words
 
 
 def to_example(
-    raw: Sequence[dict[str, Any]], *, system: str | None, metadata: dict[str, Any]
+    raw: Sequence[dict[str, Any]],
+    *,
+    system: str | None,
+    metadata: dict[str, Any],
+    tools: Sequence[dict[str, Any]] = (),
+    parallel: bool | None = None,
 ) -> Example | Drop:
     """Validate a conversation from a reply and build the Example, or say what is wrong.
 
     Rules: roles are system/user/assistant; an optional system message comes first (it is
     replaced by the dataset's own prompt, which must be the same on every line); then user and
     assistant alternate, starting with user and ending with assistant; no content is empty
-    or broken (U+FFFD: a lone surrogate in the reply, or bytes lost on the way).
+    or broken (U+FFFD: a lone surrogate in the reply, or bytes lost on the way). A
+    conversation of a dataset with ``tools``, or one that calls tools, follows the rules of
+    ``synthgen.curate.tool_filters`` instead and keeps ``tools``.
     """
+    if tools or calls_tools(raw):
+        return to_tool_example(
+            raw, head=_head(system), metadata=metadata, tools=tools, parallel=parallel
+        )
     if not raw:
         return Drop("schema", "conversation has no messages")
     msgs = list(raw)
@@ -98,6 +110,8 @@ class QualityFilter:
 
     def __call__(self, example: Example) -> Drop | None:
         for i, m in enumerate(example.turns, 1):
+            if m.tool_calls and not m.content:
+                continue  # a turn that only calls tools: its calls were checked
             why = placeholder_reason(m.content)
             if why is not None:
                 said = m.content if len(m.content) <= 40 else m.content[:37] + "..."

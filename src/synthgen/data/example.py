@@ -6,7 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal["system", "user", "assistant"]
+from synthgen.data.tool_call import ToolCall
+
+Role = Literal["system", "user", "assistant", "tool"]
 
 
 class Message(BaseModel):
@@ -15,9 +17,14 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     role: Role
-    content: str
+    content: str = ""  # "" on an assistant turn that only calls tools
     name: str | None = None
     weight: int | None = None
+    tool_calls: tuple[ToolCall, ...] | None = None  # assistant turns
+    tool_call_id: str | None = None  # tool turns: the call this result answers
+    # Assistant turns: the reasoning before the answer (--reasoning keep), under the key
+    # chat templates such as Qwen3's and DeepSeek-R1's read.
+    reasoning_content: str | None = None
 
 
 class Example(BaseModel):
@@ -28,6 +35,9 @@ class Example(BaseModel):
 
     messages: tuple[Message, ...]
     metadata: dict[str, Any] = Field(default_factory=dict)
+    # OpenAI function definitions the conversation may call, kept per example.
+    tools: tuple[dict[str, Any], ...] = ()
+    parallel_tool_calls: bool | None = None
 
     @classmethod
     def from_pairs(
@@ -64,19 +74,40 @@ class Example(BaseModel):
 
     def dedup_text(self) -> str:
         """The text near-duplicate detection compares: user and assistant turns only, because
-        a shared system prompt would make every pair look alike."""
-        return "\n".join(m.content for m in self.turns)
+        a shared system prompt would make every pair look alike. Tool calls count as their
+        name and canonical arguments: the same call is the same intent."""
+        return "\n".join(_dedup_piece(m) for m in self.turns)
 
     def to_chat(self) -> dict[str, Any]:
-        """The OpenAI chat fine-tuning line: ``{"messages": [...]}``."""
-        return {"messages": [_message_dict(m) for m in self.messages]}
+        """The OpenAI chat fine-tuning line: ``{"messages": [...]}``, plus ``tools`` and
+        ``parallel_tool_calls`` when the example has them."""
+        line: dict[str, Any] = {"messages": [_message_dict(m) for m in self.messages]}
+        if self.tools:
+            line["tools"] = list(self.tools)
+        if self.parallel_tool_calls is not None:
+            line["parallel_tool_calls"] = self.parallel_tool_calls
+        return line
+
+
+def _dedup_piece(m: Message) -> str:
+    if not m.tool_calls:
+        return m.content
+    return "\n".join([m.content, *(c.dedup_text() for c in m.tool_calls)]).strip()
 
 
 def _message_dict(m: Message) -> dict[str, Any]:
     # model_dump(exclude_none=True) by hand: this runs for every accepted example.
-    d: dict[str, Any] = {"role": m.role, "content": m.content}
+    d: dict[str, Any] = {"role": m.role}
+    if m.content or not m.tool_calls:
+        d["content"] = m.content
+    if m.reasoning_content is not None:
+        d["reasoning_content"] = m.reasoning_content
     if m.name is not None:
         d["name"] = m.name
+    if m.tool_calls:
+        d["tool_calls"] = [c.to_dict() for c in m.tool_calls]
+    if m.tool_call_id is not None:
+        d["tool_call_id"] = m.tool_call_id
     if m.weight is not None:
         d["weight"] = m.weight
     return d

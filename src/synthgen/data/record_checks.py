@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from synthgen.data.record_writers import SHAREGPT_FROM
+from synthgen.data.tool_checks import TOOL_ERRORS, check_tool_use
 
 __all__ = [
     "ALPACA_ERRORS",
@@ -21,6 +22,7 @@ __all__ = [
     "NO_SYSTEM",
     "OPENAI_LINE_KEYS",
     "PROMPT_COMPLETION_ERRORS",
+    "REASONING_KEY",
     "SHAREGPT_ERRORS",
     "SHAREGPT_ROLES",
     "LineCheck",
@@ -35,6 +37,10 @@ CHAT_KEYS = frozenset(
     {"role", "content", "name", "function_call", "weight", "tool_calls", "tool_call_id"}
 )
 CHAT_ROLES = frozenset({"system", "user", "assistant", "tool", "function"})
+# An assistant turn's reasoning, as synthgen writes it (--reasoning keep): not a key of the
+# cookbook's, so openai lines carrying it get a note (OpenAI's own fine-tuning lists no such
+# key), while trl and prompt-completion lines take it as their trainers' templates do.
+REASONING_KEY = "reasoning_content"
 # The top-level keys OpenAI's chat fine-tuning format documents. The cookbook does not check
 # them, so others are a note, not an error; synthgen writes no others into openai lines.
 OPENAI_LINE_KEYS = frozenset({"messages", "tools", "functions", "parallel_tool_calls"})
@@ -60,12 +66,14 @@ CHAT_ERRORS = (
     "missing_messages_list",
     *_MESSAGE_ERRORS,
     "example_missing_assistant_message",
+    *TOOL_ERRORS,
 )
 PROMPT_COMPLETION_ERRORS = (
     "missing_key",
     "wrong_type",
     *_MESSAGE_ERRORS,
     "example_missing_assistant_message",
+    *TOOL_ERRORS,
 )
 SHAREGPT_ERRORS = (
     "missing_key",
@@ -106,7 +114,7 @@ def _check_messages(messages: list[Any], out: LineCheck) -> None:
         calls = m.get("tool_calls") is not None or m.get("function_call") is not None
         if "role" not in m or ("content" not in m and not calls):
             out.errors.append("message_missing_key")
-        if any(k not in CHAT_KEYS for k in m):
+        if any(k not in CHAT_KEYS and not _reasoning(m, k) for k in m):
             out.errors.append("message_unrecognized_key")
         if not isinstance(role, str) or role not in CHAT_ROLES:
             out.errors.append("unrecognized_role")
@@ -127,7 +135,7 @@ def _system_of(messages: Messages) -> object:
     return first.get("content") if first.get("role") == "system" else NO_SYSTEM
 
 
-def check_chat(record: dict[str, Any], out: LineCheck) -> None:
+def check_chat(record: dict[str, Any], out: LineCheck, *, openai: bool = False) -> None:
     messages = record.get("messages")
     if not isinstance(messages, list) or not messages:
         out.errors.append("missing_messages_list")
@@ -135,13 +143,26 @@ def check_chat(record: dict[str, Any], out: LineCheck) -> None:
     _check_messages(messages, out)
     if not any(m.get("role") == "assistant" for m in out.messages):
         out.errors.append("example_missing_assistant_message")
+    check_tool_use(record, messages, out.errors, text_arguments=openai)
     out.system = _system_of(out.messages)
 
 
 def check_openai(record: dict[str, Any], out: LineCheck) -> None:
-    check_chat(record, out)
+    check_chat(record, out, openai=True)
     if any(k not in OPENAI_LINE_KEYS for k in record):
         out.notes.append("extra_keys")
+    if any(REASONING_KEY in m for m in out.messages):
+        out.notes.append("reasoning")
+
+
+def _reasoning(message: dict[str, Any], key: str) -> bool:
+    """Whether ``key`` is an assistant turn's reasoning (--reasoning keep): the key open-weight
+    chat templates read, text on an assistant message; anywhere else it is unrecognised."""
+    return (
+        key == REASONING_KEY
+        and message.get("role") == "assistant"
+        and isinstance(message[key], str)
+    )
 
 
 def _string_field(record: dict[str, Any], key: str, out: LineCheck, *, required: bool) -> str:
@@ -173,6 +194,7 @@ def check_prompt_completion(record: dict[str, Any], out: LineCheck) -> None:
         _check_messages(completion, out)
         if not any(m.get("role") == "assistant" for m in out.messages[before:]):
             out.errors.append("example_missing_assistant_message")
+        check_tool_use(record, prompt + completion, out.errors, text_arguments=False)
         return
     if not isinstance(prompt, str) or not isinstance(completion, str):
         out.errors.append("wrong_type")

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from synthgen.data.example import Message, Role
+from synthgen.data.tool_call import ToolCall
+from synthgen.data.tool_records import SHAREGPT_TOOL_SPEAKERS, read_sharegpt_turns, read_tool_calls
 from synthgen.errors import SeedError
 from synthgen.text.normalize import LONE_SURROGATE
 
@@ -24,8 +26,16 @@ __all__ = [
     "read_string",
 ]
 
-_ROLES = ("system", "user", "assistant")
-_MESSAGE_KEYS = {"role", "content", "name", "weight"}
+_ROLES = ("system", "user", "assistant", "tool")
+_MESSAGE_KEYS = {
+    "role",
+    "content",
+    "name",
+    "weight",
+    "reasoning_content",
+    "tool_calls",
+    "tool_call_id",
+}
 _SHAREGPT_ROLES: dict[str, Role] = {
     "human": "user",
     "user": "user",
@@ -112,12 +122,21 @@ def _chat_messages(raw: object, where: str) -> list[Message]:
         extra = [k for k in msg if k not in _MESSAGE_KEYS]
         if extra:
             raise SeedError(
-                f"{at}: unsupported key {extra[0]!r} (allowed: role, content, name, weight)"
+                f"{at}: unsupported key {extra[0]!r} (allowed: role, content, name, weight,"
+                " reasoning_content, tool_calls, tool_call_id)"
             )
         role = msg.get("role")
         if role not in _ROLES:
-            raise SeedError(f"{at}: unknown role {role!r} (expected system, user or assistant)")
+            raise SeedError(
+                f"{at}: unknown role {role!r} (expected system, user, assistant or tool)"
+            )
         content = msg.get("content")
+        calls = _tool_calls(msg, role, at)
+        if calls is not None and content is None:
+            content = ""  # an assistant turn that only calls tools
+        call_id = msg.get("tool_call_id")
+        if call_id is not None and (role != "tool" or not isinstance(call_id, str)):
+            raise SeedError(f"{at}: tool_call_id must be a string, and only on tool messages")
         if not isinstance(content, str):
             what = "missing" if "content" not in msg else json_type(content)
             raise SeedError(f"{at}: content must be a string, got {what}")
@@ -129,13 +148,36 @@ def _chat_messages(raw: object, where: str) -> list[Message]:
             role != "assistant" or isinstance(weight, bool) or weight not in (0, 1)
         ):
             raise SeedError(f"{at}: weight must be 0 or 1, and only on assistant messages")
-        messages.append(Message(role=role, content=content, name=name, weight=weight))
+        reasoning = msg.get("reasoning_content")
+        if reasoning is not None and (role != "assistant" or not isinstance(reasoning, str)):
+            raise SeedError(f"{at}: reasoning_content must be a string, on assistant messages")
+        messages.append(
+            Message(
+                role=role,
+                content=content,
+                name=name,
+                weight=weight,
+                reasoning_content=reasoning,
+                tool_calls=calls,
+                tool_call_id=call_id,
+            )
+        )
     return messages
+
+
+def _tool_calls(msg: Mapping[str, Any], role: object, at: str) -> tuple[ToolCall, ...] | None:
+    if msg.get("tool_calls") is None:
+        return None
+    if role != "assistant":
+        raise SeedError(f"{at}: only assistant messages make tool calls")
+    return read_tool_calls(msg["tool_calls"], at)
 
 
 def _sharegpt_messages(raw: object, where: str) -> list[Message]:
     if not isinstance(raw, list):
         raise SeedError(f"{where}: 'conversations' must be a list, got {json_type(raw)}")
+    if any(isinstance(t, Mapping) and t.get("from") in SHAREGPT_TOOL_SPEAKERS for t in raw):
+        return read_sharegpt_turns(raw, where, _SHAREGPT_ROLES)
     messages = []
     for n, turn in enumerate(raw, 1):
         at = f"{where}: turn {n}"
@@ -213,7 +255,7 @@ def check_conversation(messages: Iterable[Message], where: str) -> None:
     lone surrogates (seeds given as Python objects: files are checked as they are read)."""
     turns = 0
     for n, msg in enumerate(messages, 1):
-        if not msg.content.strip():
+        if not msg.content.strip() and not msg.tool_calls:
             raise SeedError(f"{where}: message {n} ({msg.role}) has empty content")
         if LONE_SURROGATE.search(msg.content):
             raise SeedError(f"{where}: message {n} ({msg.role}) holds a lone surrogate")

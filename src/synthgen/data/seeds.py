@@ -147,7 +147,12 @@ def _without_system(example: Example) -> Example:
     if example.system is None:
         return example
     # Already validated: model_construct skips a second validation (3x faster than with_system).
-    return Example.model_construct(messages=example.turns, metadata=example.metadata)
+    return Example.model_construct(
+        messages=example.turns,
+        metadata=example.metadata,
+        tools=example.tools,
+        parallel_tool_calls=example.parallel_tool_calls,
+    )
 
 
 def _describe(system: str | None) -> str:

@@ -22,6 +22,7 @@ from synthgen.data import record_checks as checks
 from synthgen.data import record_writers as writers
 from synthgen.data import seed_records as readers
 from synthgen.data.example import Example, Message
+from synthgen.data.tool_records import read_tool_fields
 from synthgen.errors import SeedError
 
 __all__ = [
@@ -62,6 +63,8 @@ class Shape:
     notes: Mapping[str, str] = field(default_factory=dict)  # warning per note, "N lines ..."
     carries_metadata: bool = True
     openai: bool = False  # accepted by OpenAI chat fine-tuning
+    # Writes an assistant turn's reasoning (reasoning_content, --reasoning keep).
+    carries_reasoning: bool = False
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         """Whether ``record`` is recognised as this shape (ignoring the detection order)."""
@@ -74,6 +77,8 @@ class Shape:
 
 
 _CHAT = frozenset({"messages"})
+# Top-level keys of a tool-calling row, read into the Example (tools are kept per row).
+_TOOL_KEYS = frozenset({"tools", "parallel_tool_calls"})
 _WITH_METADATA = ", with its `metadata`"
 
 SHAPES: dict[str, Shape] = {
@@ -88,7 +93,7 @@ SHAPES: dict[str, Shape] = {
             seed_name="chat",
             keys=_CHAT,
             only=checks.OPENAI_LINE_KEYS,
-            reads=_CHAT,
+            reads=_CHAT | _TOOL_KEYS,
             read=readers.read_chat,
             write=writers.write_chat,
             check=checks.check_openai,
@@ -96,10 +101,14 @@ SHAPES: dict[str, Shape] = {
             notes={
                 "extra_keys": "with top-level keys besides messages, tools, functions and"
                 " parallel_tool_calls, the only ones OpenAI's chat format lists: remove them"
-                " before uploading to OpenAI"
+                " before uploading to OpenAI",
+                "reasoning": "with reasoning_content on assistant messages: open-weight"
+                " trainers' chat templates (Qwen3, DeepSeek-R1) read it; OpenAI's fine-tuning"
+                " lists no such key: remove it before uploading to OpenAI",
             },
             carries_metadata=False,
             openai=True,
+            carries_reasoning=True,
         ),
         Shape(
             name="prompt-completion",
@@ -111,11 +120,12 @@ SHAPES: dict[str, Shape] = {
             seed_name="prompt-completion",
             keys=frozenset({"prompt", "completion"}),
             only=None,
-            reads=frozenset({"prompt", "completion", "system"}),
+            reads=frozenset({"prompt", "completion", "system"}) | _TOOL_KEYS,
             read=readers.read_prompt_completion,
             write=writers.write_prompt_completion,
             check=checks.check_prompt_completion,
             errors=checks.PROMPT_COMPLETION_ERRORS,
+            carries_reasoning=True,
         ),
         Shape(
             name="sharegpt",
@@ -126,7 +136,7 @@ SHAPES: dict[str, Shape] = {
             seed_name="sharegpt",
             keys=frozenset({"conversations"}),
             only=None,
-            reads=frozenset({"conversations", "system"}),
+            reads=frozenset({"conversations", "system", "tools"}),
             read=readers.read_sharegpt,
             write=writers.write_sharegpt,
             check=checks.check_sharegpt,
@@ -164,11 +174,12 @@ SHAPES: dict[str, Shape] = {
             seed_name="chat",
             keys=_CHAT,
             only=None,
-            reads=_CHAT,
+            reads=_CHAT | _TOOL_KEYS,
             read=readers.read_chat,
             write=writers.write_trl,
             check=checks.check_chat,
             errors=checks.CHAT_ERRORS,
+            carries_reasoning=True,
         ),
     )
 }
@@ -216,7 +227,10 @@ def parse_shaped(record: object, where: str) -> tuple[str, Example]:
         system = readers.read_string(record, "system", where)
         messages.insert(0, Message(role="system", content=system))
     readers.check_conversation(messages, where)
-    return shape.seed_name, Example(messages=tuple(messages), metadata=_metadata(record, shape))
+    tools = read_tool_fields(record, messages, where) if "tools" in shape.reads else {}
+    return shape.seed_name, Example(
+        messages=tuple(messages), metadata=_metadata(record, shape), **tools
+    )
 
 
 def _metadata(record: Mapping[str, Any], shape: Shape) -> dict[str, Any]:

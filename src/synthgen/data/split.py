@@ -5,7 +5,8 @@ least ``cluster_threshold`` are joined into clusters (union-find over LSH candid
 confirmed with the exact Jaccard), and every cluster goes wholly to train or wholly to eval.
 Per stratum (category), the eval share is a subset sum of cluster sizes: exact when clusters
 are singletons, otherwise the closest achievable, with the overall eval size kept as close to
-``round(eval_fraction * N)`` as the clusters allow.
+``round(eval_fraction * N)`` as the clusters allow. ``neighbours`` (``--semantic-dedup``: pairs
+of paraphrases by their embeddings) joins more examples into clusters.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import bisect
 import math
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,10 @@ if TYPE_CHECKING:
 
     from synthgen.data.example import Example
 
-__all__ = ["cluster_texts", "clusters", "split"]
+__all__ = ["Neighbours", "cluster_texts", "clusters", "split"]
+
+# Texts -> the (i, j) pairs among them that must share a cluster besides the near duplicates.
+Neighbours = Callable[[Sequence[str]], Iterable[tuple[int, int]]]
 
 # Leakage is worse than a wasted comparison: more permutations and a higher recall than dedup.
 _CLUSTER_PERM = 256
@@ -43,14 +47,18 @@ _OPTIONS_PER_SIDE = 3
 _MAX_STATES = 512
 
 
-def clusters(examples: Sequence[Example], threshold: float = 0.5) -> list[list[int]]:
+def clusters(
+    examples: Sequence[Example], threshold: float = 0.5, neighbours: Neighbours | None = None
+) -> list[list[int]]:
     """Indices of ``examples`` grouped so that two examples whose ``dedup_text`` shingle Jaccard
-    is ≥ ``threshold`` share a group (transitively). Groups are sorted and listed in order of
-    their first member."""
-    return cluster_texts([example.dedup_text() for example in examples], threshold)
+    is ≥ ``threshold``, or that ``neighbours`` pairs, share a group (transitively). Groups are
+    sorted and listed in order of their first member."""
+    return cluster_texts([example.dedup_text() for example in examples], threshold, neighbours)
 
 
-def cluster_texts(texts: Sequence[str], threshold: float = 0.5) -> list[list[int]]:
+def cluster_texts(
+    texts: Sequence[str], threshold: float = 0.5, neighbours: Neighbours | None = None
+) -> list[list[int]]:
     """``clusters`` over plain texts."""
     import numpy as np
 
@@ -88,6 +96,9 @@ def cluster_texts(texts: Sequence[str], threshold: float = 0.5) -> list[list[int
         similar = pairs[_pair_jaccard(hashes, pairs) >= threshold]
         for a, b in similar.tolist():
             union(reps[a], reps[b])
+    if neighbours is not None and n >= 2:
+        for a, b in neighbours(texts):
+            union(a, b)
 
     groups: dict[int, list[int]] = {}
     for i in range(n):
@@ -298,14 +309,15 @@ def split(
     seed: int = 0,
     balance_by: str | None = None,
     cluster_threshold: float = 0.5,
+    neighbours: Neighbours | None = None,
 ) -> tuple[list[Example], list[Example]]:
     """Split into (train, eval), deterministic under ``seed``.
 
     Eval holds about ``round(eval_fraction * N)`` examples, proportionally from every
     ``metadata[balance_by]`` category (missing: the category ""). Near-duplicate clusters
-    (Jaccard ≥ ``cluster_threshold``) never straddle the two sides. With N ≥ 2 both sides are
-    non-empty, unless every example lies in one cluster (then eval is empty). Both lists come
-    in a seeded random order.
+    (Jaccard ≥ ``cluster_threshold``, joined by the pairs of ``neighbours``) never straddle
+    the two sides. With N ≥ 2 both sides are non-empty, unless every example lies in one
+    cluster (then eval is empty). Both lists come in a seeded random order.
     """
     if not 0.0 < eval_fraction < 1.0:
         raise ConfigError(f"eval fraction must be between 0 and 1 (exclusive), got {eval_fraction}")
@@ -315,7 +327,7 @@ def split(
     if n == 0:
         return [], []
     rng = random.Random(seed)
-    groups = clusters(examples, cluster_threshold)
+    groups = clusters(examples, cluster_threshold, neighbours)
     strata = _strata(examples, groups, balance_by)
     total = min(math.floor(eval_fraction * n + 0.5), n - 1)
     if n >= 2:

@@ -27,9 +27,10 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from synthgen.data.pair_checks import PAIR_SHAPES
 from synthgen.data.record_checks import LineCheck
 from synthgen.data.seed_readers import open_regular
-from synthgen.data.shapes import FORMATS, SHAPES, Shape, detect
+from synthgen.data.shapes import SHAPES, Shape, detect
 from synthgen.errors import ConfigError, InputError
 
 MIN_EXAMPLES = 10
@@ -40,7 +41,16 @@ MAX_TARGET_EXAMPLES = 25_000
 MIN_DEFAULT_EPOCHS = 1
 MAX_DEFAULT_EPOCHS = 25
 
-FORMAT_LABEL = {name: shape.label for name, shape in SHAPES.items()}
+# The chat formats, and the preference-pair rows (checked and detected, never seeds).
+CHECKED = {**SHAPES, **PAIR_SHAPES}
+FORMAT_LABEL = {name: shape.label for name, shape in CHECKED.items()}
+
+
+def _detect(record: Any) -> Shape | None:
+    found = detect(record)
+    if found is None and isinstance(record, dict):
+        found = next((s for s in PAIR_SHAPES.values() if s.matches(record)), None)
+    return found
 
 
 def example_token_limit(model: str) -> int:
@@ -125,8 +135,8 @@ class ValidationReport:
 
 class _Validator:
     def __init__(self, path: str | None, model: str, max_tokens: int | None, fmt: str | None):
-        if fmt is not None and fmt not in FORMATS:
-            raise ConfigError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+        if fmt is not None and fmt not in CHECKED:
+            raise ConfigError(f"unknown format {fmt!r}; choose one of: {', '.join(CHECKED)}")
         self.fmt = fmt
         self.pending: list[tuple[int, Any]] = []
         limit = max_tokens if max_tokens is not None else example_token_limit(model)
@@ -152,7 +162,7 @@ class _Validator:
         if self.fmt is None:
             # The file's format is that of its first recognisable line; hold lines until then.
             self.pending.append((line, record))
-            shape = detect(record)
+            shape = _detect(record)
             if shape is not None:
                 self.fmt = shape.name
                 self._flush()
@@ -171,10 +181,10 @@ class _Validator:
         if not isinstance(record, dict):
             self.error("data_type", line)
             return
-        shape = SHAPES[self.fmt]
+        shape = CHECKED[self.fmt]
         # A line that has the checked format's keys counts as that format (an openai line is
         # also a trl one); the others as what they look like.
-        seen = shape if shape.accepts(record) else detect(record)
+        seen = shape if shape.accepts(record) else _detect(record)
         if seen is not None:
             self.report.formats_seen[seen.name] = self.report.formats_seen.get(seen.name, 0) + 1
         found = LineCheck()
@@ -205,7 +215,7 @@ class _Validator:
         if self.fmt is None:
             self.fmt = "openai"
         self._flush()
-        shape = SHAPES[self.fmt]
+        shape = CHECKED[self.fmt]
         r = self.report
         r.format, r.rules, r.accepted_by_openai = shape.name, shape.rules, shape.openai
         r.encoding = encoding_for(r.model)

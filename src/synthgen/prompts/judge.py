@@ -88,9 +88,11 @@ class Judge:
 
     def request(self, example: Example) -> ChatRequest:
         """The chat request that judges ``example`` (deterministic: temperature 0)."""
+        from synthgen.prompts.tool_prompt import template_message
         from synthgen.teacher import ChatRequest
 
-        conversation = [{"role": m.role, "content": m.content} for m in example.turns]
+        # Tool calls and results spelled out: the judge sees what the assistant did.
+        conversation = [template_message(m) for m in example.turns]
         messages = self.template.render(conversation=conversation, system=example.system)
         return ChatRequest(
             messages=tuple(messages),

@@ -47,6 +47,22 @@ def quotas(categories: Sequence[str | None], n: int) -> dict[str | None, int]:
     return {c: base + (1 if i < extra else 0) for i, c in enumerate(cats)}
 
 
+def shard_request(
+    ordinal: int, *, categories: int, cycle: int, shard: tuple[int, int] | None
+) -> int:
+    """The job's request number of request ``ordinal`` of ``shard`` (index, count; None:
+    the whole job, numbers unchanged). A round is one request per category; shard ``i``
+    takes the job's rounds in blocks of ``cycle`` (one turn of the template mix), its block
+    ``b`` being the job's block ``b * count + i``. Shards never share a request number (so
+    never a prompt or a cache key), and each sees every category and template in turn."""
+    if shard is None:
+        return ordinal
+    index, count = shard
+    round_, category = divmod(ordinal, categories)
+    block, within = divmod(round_, cycle)
+    return ((block * count + index) * cycle + within) * categories + category
+
+
 def weighted_cycle(weights: Sequence[int]) -> list[int]:
     """Smooth weighted round-robin: weights (3, 1) give 0 0 1 0, not 0 0 0 1."""
     current = [0] * len(weights)
@@ -73,7 +89,11 @@ class Planner:
         seed: int = 0,
         balance_by: str | None = None,
         strategies: Sequence[Strategy] | None = None,
+        shard: tuple[int, int] | None = None,
     ) -> None:
+        """``shard`` (index, count): plan that shard's requests only (:func:`shard_request`);
+        their ordinals stay 0, 1, 2, ... for the engine and the journal."""
+        self.shard = shard
         groups: dict[str | None, list[int]] = {}
         for i, ex in enumerate(seeds):
             key = None
@@ -109,18 +129,26 @@ class Planner:
             order = list(self._groups[category])
             random.Random(f"{self._seed}:{category}:{m}").shuffle(order)
             if m > 0:
-                # A request can straddle two passes: the seeds that closed the previous
-                # pass move to the end of this one, so no request shows a seed twice.
+                # A request can straddle two passes, ending the previous one with up to
+                # take - 1 seeds. Those move to the end of this pass in the order they had
+                # there, so the k-th from last comes no earlier than position take - k: in
+                # no request with it, however few seeds the category has.
                 take = min(self.shots, len(order))
-                tail = set(passes[m - 1][len(order) - take + 1 :])
-                order = [x for x in order if x not in tail] + [x for x in order if x in tail]
+                tail = passes[m - 1][len(order) - take + 1 :]
+                order = [x for x in order if x not in tail] + list(tail)
             passes[m] = tuple(order)
         return passes[number]
+
+    def request_number(self, ordinal: int) -> int:
+        """The job's number of request ``ordinal`` (itself, unless sharded)."""
+        return shard_request(
+            ordinal, categories=len(self.categories), cycle=len(self._cycle), shard=self.shard
+        )
 
     def plan(self, ordinal: int) -> RequestPlan:
         k = len(self.categories)
         category = self.categories[ordinal % k]
-        j = ordinal // k  # this request's number within its category
+        j = self.request_number(ordinal) // k  # this request's number within its category
         size = len(self._groups[category])
         rounds, offset = divmod(j, len(self._cycle))
         strategy = self._cycle[offset]

@@ -38,9 +38,20 @@ REASONS = {
     "seed_copy": "a copy or near-copy of a seed",
     "exact_duplicate": "an exact duplicate of an accepted example",
     "near_duplicate": "a near-duplicate of an accepted example (MinHash)",
+    "semantic_duplicate": "a paraphrase of a seed or an accepted example (--semantic-dedup)",
     "wrong_language": "not in the dataset's language",
     "contaminated": "shares an n-gram with the held-out set",
     "low_score": "the LLM judge scored it below the minimum",
+    "no_reasoning": "with --reasoning keep, an answer without the teacher's reasoning",
+    "reasoning_cut": "the teacher's reasoning trace never ended, so no answer followed",
+    "think_leak": "a <think> tag inside an answer",
+    "unknown_tool": "a call of a tool the seeds do not define",
+    "invalid_arguments": "a call whose arguments fail the tool's JSON Schema",
+    "orphan_tool_message": "a tool result that answers no call",
+    "unanswered_tool_call": "a call left without its tool result",
+    "parallel_tool_calls": "several calls in one turn where parallel_tool_calls is false",
+    "duplicate_call_id": "two calls with one id",
+    "missing_final_answer": "no final answer after the tool calls",
 }
 _SIZES = (
     (10**3, "n<1K"),
@@ -70,12 +81,14 @@ def dataset_card(
     command: str,
     language: str | Sequence[str] | None = None,
     pretty_name: str | None = None,
+    license: str | None = None,
 ) -> str:
     """README.md for a run's output folder, from its report and the command that made it.
 
     A mapping (report.json as loaded) is validated into a :class:`Report` first.
     ``language`` (ISO 639-1) defaults to the report's; ``pretty_name`` to a name derived
-    from the seeds file.
+    from the seeds file; ``license`` (a Hub license id) to the run's ``--license``, and the
+    card names none when neither is given.
     """
     typed = report if isinstance(report, Report) else Report.model_validate(report)
     given = language if language is not None else typed.language
@@ -83,7 +96,7 @@ def dataset_card(
     name = pretty_name or _default_name(typed.seeds.path)
     return _template().render(
         report=typed,
-        front_matter=_front_matter(typed, langs, name),
+        front_matter=_front_matter(typed, langs, name, license or _run_license(typed)),
         name=name,
         langs=langs,
         command=command,
@@ -93,6 +106,8 @@ def dataset_card(
             typed.settings.format, evals="eval.jsonl" if typed.split.eval else None
         ),
         snippet_language=SNIPPET_LANGUAGE,
+        # An extra of RunSettings: reports written before --reasoning have none.
+        reasoning=getattr(typed.settings, "reasoning", "drop"),
     )
 
 
@@ -103,13 +118,24 @@ def _default_name(path: str | None) -> str:
     return "Synthetic dataset (synthgen)"
 
 
-def _front_matter(report: Report, langs: list[str], name: str) -> str:
-    """The YAML between the card's ``---`` lines: what the Hub indexes the dataset by."""
+def _run_license(report: Report) -> str | None:
+    # An extra of RunSettings: reports written before --license have none.
+    value = getattr(report.settings, "license", None)
+    return value if isinstance(value, str) and value else None
+
+
+def _front_matter(report: Report, langs: list[str], name: str, license: str | None) -> str:
+    """The YAML between the card's ``---`` lines: what the Hub indexes the dataset by (keys
+    as in the Hub's dataset card spec, hub-docs datasetcard.md)."""
     import yaml
 
     meta: dict[str, Any] = {}
     if langs:
         meta["language"] = langs
+    if license:
+        meta["license"] = license
+    meta["annotations_creators"] = ["machine-generated"]
+    meta["language_creators"] = ["machine-generated"]
     meta["task_categories"] = ["text-generation"]
     meta["size_categories"] = [size_category(report.total)]
     meta["pretty_name"] = name

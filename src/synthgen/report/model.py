@@ -27,12 +27,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCHEMA_VERSION",
+    "BatchRun",
     "Diversity",
     "Hedging",
     "Inspired",
     "Judge",
     "OutcomeCost",
+    "Pairs",
     "RateLimited",
+    "ReasoningUse",
     "Rejected",
     "Replayed",
     "Report",
@@ -156,11 +159,15 @@ class Rejected(_Section):
 
 
 class Tokens(_Section):
+    _absent_when_none = frozenset({"reasoning"})
     prompt: int
     completion: int
     # Of the prompt tokens, those the provider served from its prompt cache (billed at its
     # cached rate); reports before this key read as 0.
     cached: int = 0
+    # Of the completion tokens, those the teacher spent reasoning (priced as output; see
+    # TokenUse.reasoning); absent when it did not reason.
+    reasoning: int | None = None
 
 
 class OutcomeCost(_Section):
@@ -174,15 +181,28 @@ class OutcomeCost(_Section):
     share: float  # of all teacher tokens bought
 
 
+class ReasoningUse(_Section):
+    """The completion tokens the teacher spent reasoning (its trace, kept or not), priced
+    apart at the model's output rate; counted from the endpoint's usage, or from the trace."""
+
+    tokens: int
+    share_of_completion: float | None  # None: no completion tokens bought
+    per_accepted: float | None  # None: nothing accepted
+    cost_usd: float | None  # None: no price for the model
+
+
 class TokenUse(_Section):
     """Where the teacher tokens went: the share of prompt tokens the provider's prompt cache
-    served and what that saved, tokens bought per accepted example, and the tokens by what
-    became of the candidates, costliest first (``accepted``, drop reasons, ``not_curated``)."""
+    served and what that saved, tokens bought per accepted example, the tokens by what
+    became of the candidates, costliest first (``accepted``, drop reasons, ``not_curated``),
+    and the reasoning tokens among them (absent: the teacher did not reason)."""
 
+    _absent_when_none = frozenset({"reasoning"})
     cached_share: float | None  # None: no prompt tokens bought
     cache_saving_usd: float | None  # None: no price, or no cached price, for the model
     per_accepted: dict[str, float] | None  # prompt, completion; None: nothing accepted
     by_outcome: dict[str, OutcomeCost]
+    reasoning: ReasoningUse | None = None
 
 
 class Replayed(_Section):
@@ -210,16 +230,30 @@ class RateLimited(_Section):
     header_holds: int
 
 
+class BatchRun(_Section):
+    """What --batch did in this run: batches created, batches an earlier (killed) run had
+    submitted and this one waited for, the requests written into them, the polls, the lines
+    that failed or never ran (retried in a later batch), and the batches that expired."""
+
+    submitted: int
+    resumed: int
+    requests: int
+    polls: int
+    failed_lines: int
+    expired: int
+
+
 class RunInfo(_Section):
     """What differs between two runs that wrote the same dataset: where and how fast, and
     how the work split between this run and the journal it replayed. Everything outside this
     section is identical when a finished job is re-run from the cache."""
 
-    _absent_when_none = frozenset({"replayed", "rate_limited"})
+    _absent_when_none = frozenset({"replayed", "rate_limited", "batch"})
     out_dir: str
     resumed_from_request: int
     replayed: Replayed | None = None  # only when the run resumed a journal
     rate_limited: RateLimited | None = None  # only when the teacher rate-limited the run
+    batch: BatchRun | None = None  # only with --batch
     wall_time_s: float
 
 
@@ -233,6 +267,17 @@ class Judge(_Section):
     histogram: dict[str, int]
     # The judge's own endpoint (public form, no credentials), when it is not the teacher.
     endpoint: str | None = None
+
+
+class Pairs(_Section):
+    """--pairs: prompts asked, responses per prompt, pairs kept, prompts dropped by reason
+    (run.pair_choice.DROP_REASONS)."""
+
+    prompts: int
+    responses: int
+    min_margin: int
+    kept: int
+    dropped: dict[str, int]
 
 
 class Split(_Section):
@@ -284,7 +329,7 @@ class Validation(_Section):
 class Report(_Section):
     """Everything a finished (or stopped) run did; ``as_json()`` is report.json."""
 
-    _absent_when_none = frozenset({"judge", "warnings", "token_use"})
+    _absent_when_none = frozenset({"judge", "warnings", "token_use", "pairs"})
     schema_version: int = SCHEMA_VERSION
     synthgen_version: str = Field(default_factory=_version)
     complete: bool
@@ -305,6 +350,7 @@ class Report(_Section):
     cost_usd: float
     token_use: TokenUse | None = None  # absent in reports before it
     judge: Judge | None = None  # only with --judge
+    pairs: Pairs | None = None  # only with --pairs
     quotas: dict[str, int]
     split: Split
     language: str | None

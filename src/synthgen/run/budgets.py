@@ -108,6 +108,8 @@ class Budgets:
 _ADVICE = {
     "near_duplicate": "raise the temperature, add more varied seeds, or use another template",
     "exact_duplicate": "raise the temperature, add more varied seeds, or use another template",
+    "semantic_duplicate": "the teacher repeats itself in other words: raise the temperature, "
+    "add more varied seeds, or raise {semantic_dedup}",
     "seed_copy": "the teacher copies the seeds: use another template or a stronger teacher",
     "unparseable": "the teacher does not return the JSON asked for: try a stronger model",
     "truncated": "replies hit the token limit: raise {max_tokens}, or ask for fewer "
@@ -122,5 +124,9 @@ def diagnose(reason: str, count: int, window: int) -> str:
     what = reason.replace("_", " ")
     advice = _ADVICE.get(
         reason, "check .synthgen/rejected.jsonl for what the teacher returns"
-    ).format(max_tokens=setting("max_tokens"), per_request=setting("per_request"))
+    ).format(
+        max_tokens=setting("max_tokens"),
+        per_request=setting("per_request"),
+        semantic_dedup=setting("semantic_dedup"),
+    )
     return f"{share}% of the last {window} candidates were rejected as {what}: {advice}"

@@ -39,7 +39,7 @@ class _Asked:
 def _curate(curator: Curator, asked: _Asked, item: tuple[Any, ...]) -> Outcome | None:
     from synthgen.teacher import ChatRequest, Completion
 
-    plan, text, finish_reason, prompt, limit, verdicts = item
+    plan, text, finish_reason, reasoning, prompt, limit, verdicts = item
     if curator.done:
         return None  # the engine stops journaling here too
     request = None
@@ -49,7 +49,10 @@ def _curate(curator: Curator, asked: _Asked, item: tuple[Any, ...]) -> Outcome |
     asked.value = limit
     curator.asked = None if limit is None else asked
     outcome = curator.curate(
-        plan, Completion(text=text, finish_reason=finish_reason), request, verdicts
+        plan,
+        Completion(text=text, finish_reason=finish_reason, reasoning=reasoning),
+        request,
+        verdicts,
     )
     curator.accepted.clear()  # the engine keeps them; here only the index and counts matter
     return outcome

@@ -152,6 +152,10 @@ class CurationWorker(Generic[A]):
 
         if type(curator.index) is not DedupIndex:
             return None  # a shared index (Redis) is the engine's to talk to
+        if curator.semantic is not None:
+            # Embedding is most of the work then, and torch already spreads it over the
+            # cores; a worker would load a second model (seconds, ~100 MB) for little.
+            return None
         # What the worker needs to curate, not the accepted examples themselves; ``asked``
         # (a closure over the job) is answered here, per reply.
         clone = copy.copy(curator)
@@ -244,7 +248,15 @@ class CurationWorker(Generic[A]):
         judged = answer.judged
         asked = None if self._asked is None else self._asked(answer.plan)
         verdicts = None if judged is None else judged.verdicts
-        return (answer.plan, completion.text, completion.finish_reason, prompt, asked, verdicts)
+        return (
+            answer.plan,
+            completion.text,
+            completion.finish_reason,
+            completion.reasoning,
+            prompt,
+            asked,
+            verdicts,
+        )
 
     def _flush(self) -> None:
         self._flush_soon = False

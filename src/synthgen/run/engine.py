@@ -2,10 +2,11 @@
 stop at exactly n.
 
 Requests are numbered (ordinals). Their content depends only on the ordinal and on what was
-curated before it, and replies are curated in ordinal order through a small reorder buffer,
-while up to ``concurrency`` requests are in flight. The parts: :class:`RequestRunner` gets a
-reply (cache, retries, pacing, judge), :class:`Ledger` counts, :class:`Budgets` says when to
-stop early, :class:`FrontierPool` holds what later prompts may show.
+curated before it, and replies are curated in ordinal order (:class:`OrderedCuration`, on the
+loop or in a worker process), while up to ``concurrency`` requests are in flight. The other
+parts: :class:`RequestRunner` gets a reply (cache, retries, pacing, judge), :class:`Ledger`
+counts, :class:`Budgets` says when to stop early, :class:`FrontierPool` holds what later
+prompts may show.
 """
 
 from __future__ import annotations
@@ -16,16 +17,18 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from synthgen.curate.curator import Curator, Outcome
+from synthgen.curate.curator import Curator
 from synthgen.data.example import Example
 from synthgen.prompts.plan import Planner, RequestPlan
 from synthgen.run.budgets import Budgets, Stop, diagnose
+from synthgen.run.curation_worker import wanted
 from synthgen.run.deadline import Deadline
 from synthgen.run.engine_config import EngineConfig
-from synthgen.run.excerpt import EXCERPT_CHARS, bounded
+from synthgen.run.excerpt import EXCERPT_CHARS
 from synthgen.run.frontier import FrontierPool
-from synthgen.run.journal import FailRecord, JournalRecord, RunState
+from synthgen.run.journal import RunState
 from synthgen.run.ledger import Ledger
+from synthgen.run.ordered_curation import OrderedCuration
 from synthgen.run.runner import Answer, CacheKey, Failure, Price, RequestRunner
 from synthgen.run.sendlog import SendLog
 from synthgen.run.settled import SettledLog
@@ -44,6 +47,9 @@ log = logging.getLogger("synthgen")
 
 # What _start answers for a request that would be sent with --max-requests reached.
 _OVER_BUDGET = object()
+# ... and for one that would be sent while replies from the cache wait for the curation
+# worker: they may be all the run needs, and on the loop they would have been curated first.
+_HOLD = object()
 # The longest the loop curates replies from the cache before it lets other tasks run.
 _SLICE = 0.02
 
@@ -110,7 +116,15 @@ class Engine:
             on_send=self._sending,
             on_give_up=self._rate_limited_out,
         )
-        self._frontier = 0  # next ordinal to curate
+        self.curation = OrderedCuration(
+            curator=curator,
+            state=state,
+            pool=self.pool,
+            ledger=self.ledger,
+            budgets=self.budgets,
+            stop=self.stop,
+            after=self._progress,
+        )
         # Finished requests (or a fatal error to re-raise), and None to wake the loop.
         self._done: asyncio.Queue[Answer | BaseException | None] = asyncio.Queue()
         self._inflight: dict[int, asyncio.Task[None]] = {}
@@ -147,11 +161,11 @@ class Engine:
                 self.curator.restore(example, plan.category, f"{record.i}:r{j}")
                 self.pool.add(example, plan.category)
             self.ledger.count(record)
-            self._frontier = record.i + 1
+            self.curation.frontier = record.i + 1
         for entry in self.settled_log.read():
             self.ledger.count_settled(entry)
         self.ledger.restored(self.sends.count())
-        self.stats.resume(self._frontier)
+        self.stats.resume(self.curation.frontier)
 
     def drain(self) -> None:
         """Stop gracefully (the first Ctrl-C, SIGTERM, SIGHUP): send nothing more, and give
@@ -178,26 +192,27 @@ class Engine:
     # -- the loop -----------------------------------------------------------------------
     async def run(self) -> list[Example]:
         inflight = self._inflight
-        ready: dict[int, Answer] = {}
-        self._next = self._frontier
+        self._next = self.curation.frontier
         listeners = self.runner.pacing.storm.listeners
         listeners.append(self._storm_changed)
         try:
+            self._curate_in_worker()
             while not self.curator.done and self.stop.reason is None:
-                if self._send_more(ready):
+                if self._send_more():
                     await asyncio.sleep(0)  # replies from the cache: let other tasks run
                     continue
-                if not inflight:
+                if not inflight and not self.curation.pending:
                     break
                 item = await self._done.get()
-                if item is None:  # drain(), interrupt(), or a budget reached
+                if item is None:  # drain(), interrupt(), a budget, the worker's outcomes
+                    self.curation.poll()
                     continue
                 if isinstance(item, BaseException):
                     raise item
                 del inflight[item.plan.ordinal]
-                ready[item.plan.ordinal] = item
-                self._curate_ready(ready)
+                self.curation.put(item)
                 self.budgets.answered(item.result, fresh=not item.cached)
+            await self.curation.finish()
             if self._draining and inflight:
                 await self._let_land()
         finally:
@@ -206,6 +221,7 @@ class Engine:
             if inflight:
                 await asyncio.gather(*inflight.values(), return_exceptions=True)
             inflight.clear()
+            await self.curation.aclose()  # what it has not sent back is settled below
             self.sends.close()
             listeners.remove(self._storm_changed)
             self._note_waits()
@@ -215,7 +231,7 @@ class Engine:
             self.stop.end("exhausted")
         return self.curator.accepted
 
-    def _send_more(self, ready: dict[int, Answer]) -> bool:
+    def _send_more(self) -> bool:
         """Start requests while the limits allow: the concurrency, what is still needed, the
         window ahead of curation, and --max-requests. True when it stopped only to give the
         event loop back: replies from the cache are curated here, and a resumed run can
@@ -227,14 +243,16 @@ class Engine:
             # must be curated before it is rendered, whatever the timing.
             window = min(window, self.config.lag)
         while (
-            len(self._inflight) < min(self.runner.limit.value, self._still_needed())
-            and self._next - self._frontier < window
+            len(self._inflight) < self.runner.limit.value
+            # Replies with the worker count as in flight: what they bring is not known yet.
+            and len(self._inflight) + self.curation.pending < self._still_needed()
+            and self._next - self.curation.frontier < window
             and self.stop.reason is None
             and not self.curator.done
         ):
             plan = self.planner.plan(self._next)
-            task = self._start(plan, ready)
-            if task is _OVER_BUDGET:
+            task = self._start(plan)
+            if task is _OVER_BUDGET or task is _HOLD:
                 break
             self._next += 1
             if isinstance(task, asyncio.Task):
@@ -242,6 +260,19 @@ class Engine:
             elif asyncio.get_running_loop().time() > give_back:
                 return True
         return False
+
+    def _curate_in_worker(self) -> None:
+        """Curate in a worker process when the loop would otherwise be the limit (a large
+        plan at high concurrency, curation_worker.wanted) and nothing reads curation's
+        results before a request is sent: no judge (it asks the dedup index), an in-memory
+        index (OrderedCuration.start_worker). The frontier's lag holds as on the loop: the
+        window ahead is counted from the last outcome journaled."""
+        if wanted(
+            concurrency=self.config.concurrency,
+            requests=self._still_needed(),
+            judge=self.runner.judge is not None,
+        ):
+            self.curation.start_worker(lambda: self._done.put_nowait(None))
 
     async def _let_land(self) -> None:
         """Wait (bounded; interrupt() ends it) for the requests in flight after drain()."""
@@ -255,23 +286,22 @@ class Engine:
         )
         await asyncio.wait(tasks, timeout=wait)
 
-    def _start(
-        self, plan: RequestPlan, ready: dict[int, Answer]
-    ) -> asyncio.Task[None] | object | None:
+    def _start(self, plan: RequestPlan) -> asyncio.Task[None] | object | None:
         """Send the request of ``plan``; or settle it at once: nothing to ask (its category
         is full), or its reply is in the cache and needs no judge; or _OVER_BUDGET when it
-        would be sent and --max-requests is reached (it is counted once sent: SendLog)."""
+        would be sent and --max-requests is reached (it is counted once sent: SendLog), or
+        _HOLD until the worker has curated the replies from the cache."""
         if self.curator.full(plan.category):
-            ready[plan.ordinal] = Answer(plan)
-            self._curate_ready(ready)
+            self.curation.put(Answer(plan))
             return None
         request = self.build_request(plan, self.pool)
         key, hit = self.runner.lookup(request, plan.ordinal)
         if hit is not None and self.runner.judge is None:
-            ready[plan.ordinal] = Answer(plan, request, hit, cached=True)
-            self._curate_ready(ready)
+            self.curation.put(Answer(plan, request, hit, cached=True))
             return None
         if hit is None:
+            if self.curation.holds_cached:
+                return _HOLD
             if not self.budgets.may_send(len(self._inflight), pending=len(self._reserved)):
                 return _OVER_BUDGET
             self._reserved.add(plan.ordinal)
@@ -315,23 +345,15 @@ class Engine:
         if self.budgets.check_cost():
             self._done.put_nowait(None)  # wake the loop: stop buying now
 
-    # -- ordered curation ---------------------------------------------------------------
-    def _curate_ready(self, ready: dict[int, Answer]) -> None:
-        while self._frontier in ready and self.stop.reason is None:
-            answer = ready.pop(self._frontier)
-            self._frontier += 1
-            if answer.result is None or self.curator.done:
-                continue
-            self._curate(answer)
+    # -- the live view -------------------------------------------------------------------
+    def _progress(self) -> None:
         if self.on_progress is not None:
             self._note_waits()
             self.on_progress(self.stats)
 
     def _storm_changed(self) -> None:
         """A 429 storm began or ended: nothing may be curated for a while, so say so now."""
-        if self.on_progress is not None:
-            self._note_waits()
-            self.on_progress(self.stats)
+        self._progress()
 
     def _note_waits(self) -> None:
         """The concurrency in use and this run's rate-limit waits, from its pacing (a shared
@@ -343,46 +365,3 @@ class Engine:
         s.rate_limit_pauses = pacing.storm.storms
         s.rate_limited_s = pacing.waited
         s.header_holds = pacing.headers.holds
-
-    def _curate(self, answer: Answer) -> None:
-        plan, result = answer.plan, answer.result
-        if isinstance(result, Failure):
-            record = JournalRecord(
-                i=plan.ordinal,
-                fail=FailRecord(kind=result.kind, status=result.status, message=result.message),
-                retries=answer.retries,
-                faults=answer.faults,
-                hedge=answer.hedge,
-            )
-        else:
-            assert result is not None
-            record = self._reply_record(answer, result)
-        self.state.append(record)
-        for example in record.acc:
-            self.pool.add(example, plan.category)
-        self.ledger.count(record)
-        self.budgets.check_cost()
-        if not self.curator.done:
-            self.budgets.check_yield()
-
-    def _reply_record(self, answer: Answer, result: Completion) -> JournalRecord:
-        judged = answer.judged
-        outcome: Outcome = self.curator.curate(
-            answer.plan, result, answer.request, None if judged is None else judged.verdicts
-        )
-        return JournalRecord(
-            i=answer.plan.ordinal,
-            src="cache" if answer.cached else "sent",
-            pt=result.prompt_tokens,
-            ct=result.completion_tokens,
-            cpt=result.cached_tokens,
-            cand=outcome.candidates,
-            acc=outcome.accepted,
-            rej=[bounded(row) for row in outcome.drops],
-            sur=outcome.surplus,
-            judge=judged.record() if judged is not None and judged.verdicts else None,
-            cost=answer.cost,
-            retries=answer.retries,
-            faults=answer.faults,
-            hedge=answer.hedge,
-        )

@@ -87,4 +87,18 @@ def estimate(job: Job, *, prompt_tokens: float, reply_tokens: float) -> dict[str
         "cacheable_prompt_tokens": cacheable,
         "cached_prompt_tokens": cached,
         "cost_usd_without_caching": None if without is None else round(without, 4),
+        **_batch_estimate(s.model, total_in, total_out),
+    }
+
+
+def _batch_estimate(model: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+    """The same requests through the provider's batch API (--batch), and where its price
+    came from: litellm's table, or half the live price where the table has none."""
+    from synthgen.teacher.batch_pricing import batch_price_per_token, estimate_batch_cost
+
+    cost = estimate_batch_cost(model, prompt_tokens, completion_tokens)
+    prices = batch_price_per_token(model)
+    return {
+        "cost_usd_batch": None if cost is None else round(cost, 4),
+        "batch_price": None if prices is None else "listed" if prices[2] else "half_live",
     }

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from synthgen.errors import ConfigError, InputError, RunError, TeacherFatalError
 from synthgen.run.control import RunControl
@@ -15,8 +16,13 @@ from synthgen.run.result import Result
 from synthgen.run.stats import RunStats
 from synthgen.run.teachers import open_judge, open_teacher
 from synthgen.settings import Settings, Transport
-from synthgen.settings.model import DEFAULT_MAX_REPLY_BYTES
+from synthgen.settings.model import DEFAULT_MAX_REPLY_BYTES, Reasoning
+from synthgen.settings.workers import Executor
 from synthgen.teacher.pacing import Pacing
+
+if TYPE_CHECKING:
+    from synthgen.run.engine import Engine
+    from synthgen.run.pairs import PairRun
 
 __all__ = ["Interrupted", "Job", "Result", "aexpand", "expand", "prepare", "run_job"]
 
@@ -68,6 +74,18 @@ def expand(
     format: str = "openai",
     max_tokens: int | None = None,
     max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+    reasoning: Reasoning = "drop",
+    license: str | None = None,
+    pairs: bool = False,
+    responses: int = 4,
+    min_margin: int = 2,
+    semantic_dedup: float | None = None,
+    shard: str | None = None,
+    workers: int = 1,
+    executor: Executor = "local",
+    ray_address: str | None = None,
+    batch: bool = False,
+    batch_poll: float = 30.0,
     on_progress: Callable[[RunStats], None] | None = None,
     dry_run: bool = False,
 ) -> Result:
@@ -77,9 +95,14 @@ def expand(
     Every keyword parameter but the last two is the Settings field of that name, with its
     type and default (None for ``model`` and ``base_url`` means the environment's default);
     ``synthgen expand --help`` says what each does. ``on_progress`` is called with the live
-    counts; ``dry_run`` renders the first prompts and an estimate, and sends nothing."""
+    counts (not with ``executor="ray"``, whose shards run in Ray's workers); ``dry_run``
+    renders the first prompts and an estimate, and sends nothing."""
     _no_running_loop()
     settings = Settings.from_parameters(locals())  # the parameters that are Settings fields
+    if settings.executor == "ray" and not dry_run:
+        from synthgen.run.ray_exec import run_on_ray
+
+        return run_on_ray(seeds, settings)
     return asyncio.run(_expand(seeds, settings, on_progress=on_progress, dry_run=dry_run))
 
 
@@ -137,11 +160,28 @@ async def aexpand(
     format: str = "openai",
     max_tokens: int | None = None,
     max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+    reasoning: Reasoning = "drop",
+    license: str | None = None,
+    pairs: bool = False,
+    responses: int = 4,
+    min_margin: int = 2,
+    semantic_dedup: float | None = None,
+    shard: str | None = None,
+    workers: int = 1,
+    executor: Executor = "local",
+    ray_address: str | None = None,
+    batch: bool = False,
+    batch_poll: float = 30.0,
     on_progress: Callable[[RunStats], None] | None = None,
     dry_run: bool = False,
 ) -> Result:
     """:func:`expand`, for code already inside an event loop."""
     settings = Settings.from_parameters(locals())  # the parameters that are Settings fields
+    if settings.executor == "ray" and not dry_run:
+        from synthgen.run.ray_exec import run_on_ray
+
+        # The driver blocks while it waits for its tasks: in a thread, off the caller's loop.
+        return await asyncio.to_thread(run_on_ray, seeds, settings)
     return await _expand(seeds, settings, on_progress=on_progress, dry_run=dry_run)
 
 
@@ -198,39 +238,36 @@ async def run_job(
     # A first run in a process imports the engine's modules (a fifth of a second): off the
     # loop, like the other blocking steps below.
     await asyncio.to_thread(_import_engine, s)
+    from synthgen.run.batching import batch_counts, prices
     from synthgen.run.engine import Engine
+    from synthgen.run.pairs import collect_pairs
     from synthgen.run.wiring import cache_key_for, curator_for, engine_config
     from synthgen.teacher import check_credentials
     from synthgen.teacher.cache import ResponseCache
-    from synthgen.teacher.pricing import estimate_cost
 
     if not s.demo and api_key is None:
         check_credentials(s.model, s.base_url)
-    if s.max_cost is not None and estimate_cost(s.model, 1000, 1000) is None:
-        from synthgen.settings.naming import setting
-
-        raise ConfigError(
-            f"{setting('max_cost')} needs a known price, and {s.model!r} has none in "
-            "litellm's table"
-        )
+    _refuse(job)
     # Indexing the seeds for dedup and decontamination takes seconds on a large file.
     curator = await asyncio.to_thread(curator_for, job)
     cache = ResponseCache() if s.cache else None
     started = time.time()
-    async with open_teacher(s, api_key) as teacher, open_judge(s, teacher) as judge:
+    price, judge_price = prices(s)
+    teacher_cm = open_teacher(s, api_key, state_dir=job.state.dir)
+    async with teacher_cm as teacher, open_judge(s, teacher) as judge:
         engine = Engine(
             config=engine_config(job),
             planner=job.planner,
             build_request=job.request,
-            cache_key=cache_key_for(s.seed),
+            cache_key=cache_key_for(s.seed, job.planner.request_number),
             teacher=teacher,
             curator=curator,
             state=job.state,
             cache=cache,
-            price=lambda pt, ct, cached: estimate_cost(s.model, pt, ct, cached),
+            price=price,
             on_progress=on_progress,
-            judge=judge,
-            judge_price=(lambda pt, ct, cached: estimate_cost(s.judge or s.model, pt, ct, cached)),
+            judge=None if s.pairs else judge,  # --pairs: the judge scores the responses
+            judge_price=judge_price,
             pacing=pacing,
         )
         if control is not None:
@@ -239,7 +276,10 @@ async def run_job(
         await asyncio.to_thread(job.state.open, resume=job.resume)
         try:
             await asyncio.to_thread(engine.restore)
+            engine.stats.batch = batch_counts(teacher)  # not None: the live view says batches
             await engine.run()
+            engine.stats.batch = batch_counts(teacher)
+            pair_run = await collect_pairs(job, engine, teacher, judge, cache, price, judge_price)
         except TeacherFatalError:
             if engine.stats.requests == 0:
                 _discard(job.state)
@@ -253,10 +293,35 @@ async def run_job(
             f"interrupted with {engine.stats.accepted}/{s.n} accepted; "
             "run the same command again to resume"
         )
+    # Splitting and writing the outputs blocks too: off the loop, so other tasks keep running.
+    return await asyncio.to_thread(_write_outputs, job, engine, pair_run, started)
+
+
+def _refuse(job: Job) -> None:
+    """ConfigError before anything is sent or written: --max-cost without a price for the
+    model, --pairs on seeds with tools."""
+    from synthgen.run.pairs import check_pairs_job
+    from synthgen.teacher.pricing import estimate_cost
+
+    s = job.settings
+    if s.max_cost is not None and estimate_cost(s.model, 1000, 1000) is None:
+        from synthgen.settings.naming import setting
+
+        raise ConfigError(
+            f"{setting('max_cost')} needs a known price, and {s.model!r} has none in "
+            "litellm's table"
+        )
+    check_pairs_job(job)
+
+
+def _write_outputs(job: Job, engine: Engine, pair_run: PairRun | None, started: float) -> Result:
+    if pair_run is not None:
+        from synthgen.run.pair_output import write_pair_outputs
+
+        return write_pair_outputs(job, engine, pair_run, started=started)
     from synthgen.run.output import write_outputs
 
-    # Splitting and writing the outputs blocks too: off the loop, so other tasks keep running.
-    return await asyncio.to_thread(write_outputs, job, engine, started=started)
+    return write_outputs(job, engine, started=started)
 
 
 def _import_engine(settings: Settings) -> None:

@@ -9,17 +9,21 @@ import math
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from synthgen.data.example import Example
 from synthgen.data.seeds import SeedSet, load_seeds
+from synthgen.data.tools import Toolbox
 from synthgen.errors import ConfigError
 from synthgen.prompts.plan import Planner, RequestPlan, Strategy, quotas
 from synthgen.prompts.templates import Template, load_mix
+from synthgen.prompts.tool_prompt import template_message, with_tools
 from synthgen.run.frontier import FrontierPool
 from synthgen.run.hints import balance_hint, eval_fraction_warning, warn
 from synthgen.run.journal import RunState
+from synthgen.run.shard import SHARD_KEY, check_shard, run_quotas, shard_of, target
 from synthgen.run.sizing import (
     FD_MARGIN,
     concurrency_limit,
@@ -59,6 +63,11 @@ class Job:
     def template(self, plan: RequestPlan) -> Template:
         return self.mix[plan.strategy][0]
 
+    @cached_property
+    def toolbox(self) -> Toolbox:
+        """The tools each request offers: those of the seeds it shows."""
+        return Toolbox(self.seeds.examples)
+
     def per_request(self, template: Template) -> int:
         return self.settings.per_request or template.per_request
 
@@ -67,8 +76,7 @@ class Job:
         return template.temperature if t is None else t
 
     def frontier(self, template: Template) -> float:
-        f = self.settings.frontier
-        return template.frontier if f is None else f
+        return frontier_share(self.settings, template)
 
     def shown(
         self, plan: RequestPlan, template: Template, pool: FrontierPool | None = None
@@ -86,6 +94,8 @@ class Job:
             return [_for_template(ex) for ex in seeds]
         rng = random.Random(f"{self.settings.seed}:frontier:{plan.ordinal}")
         picked = [accepted[i] for i in sorted(rng.sample(range(available), k))]
+        picked = [p for p in picked if self.toolbox.offers(plan.shots, p)]
+        k = len(picked)
         return [_for_template(ex) for ex in seeds[: len(seeds) - k] + picked]
 
     def request(self, plan: RequestPlan, pool: FrontierPool | None = None) -> ChatRequest:
@@ -102,18 +112,27 @@ class Job:
             category=plan.category,
             attributes=plan.attributes,
         )
+        response_format = response_format_for(template.reply)
+        if self.toolbox.any:
+            messages, response_format = with_tools(messages, response_format, self.toolbox, plan)
+        if self.settings.reasoning == "keep" and self.per_request(template) > 1:
+            # One trace cannot be the reasoning of several examples (curate.reasoning).
+            from synthgen.prompts.reasoning import ask_for_reasoning, schema_with_reasoning
+
+            messages = ask_for_reasoning(messages)
+            response_format = schema_with_reasoning(response_format)
         return ChatRequest(
             messages=tuple(messages),
             temperature=self.temperature(template),
             max_tokens=self.max_tokens,
-            response_format=response_format_for(template.reply),
+            response_format=response_format,
             shown=tuple(m["content"] for ex in shown for m in ex["messages"]),
         )
 
 
 def _for_template(ex: Example) -> dict[str, Any]:
     return {
-        "messages": [{"role": m.role, "content": m.content} for m in ex.turns],
+        "messages": [template_message(m) for m in ex.turns],
         "metadata": ex.metadata,
     }
 
@@ -134,18 +153,7 @@ def prepare(source: SeedSource, settings: Settings) -> Job:
     mix = load_mix(settings.template)
     user_attrs = load_attributes(settings.attributes) if settings.attributes else {}
     _check_options(settings, seeds, mix, user_attrs)
-    strategies = [
-        Strategy(
-            name=t.name,
-            weight=w,
-            shots=settings.shots or t.shots,
-            attributes=user_attrs if t.needs_attributes else t.attributes,
-        )
-        for t, w in mix
-    ]
-    planner = Planner(
-        seeds.examples, seed=settings.seed, balance_by=settings.balance_by, strategies=strategies
-    )
+    planner = _planner(settings, seeds, mix, user_attrs)
     mean_per_request = sum((settings.per_request or t.per_request) * w for t, w in mix) / sum(
         w for _, w in mix
     )
@@ -153,13 +161,14 @@ def prepare(source: SeedSource, settings: Settings) -> Job:
     settings = settings.model_copy(
         update={
             "max_requests": settings.max_requests
-            or default_max_requests(settings.n, max(1, int(mean_per_request))),
+            or default_max_requests(target(settings), max(1, int(mean_per_request)), settings),
             "concurrency": _concurrency(settings, warnings),
         }
     )
     for message in (eval_fraction_warning(settings), balance_hint(settings, seeds)):
         if message is not None:
             warn(warnings, message)
+    check_shard(settings, warnings)
     checks, language = extra_checks(settings, seeds)
     state = RunState(settings.out_dir, job_identity(settings, seeds, mix, user_attrs))
     resume = state.check(
@@ -171,21 +180,19 @@ def prepare(source: SeedSource, settings: Settings) -> Job:
         },
         ordinals=(settings.max_requests or 0) * len(planner.categories),
     )
-    uses_frontier = any(
-        (settings.frontier if settings.frontier is not None else t.frontier) > 0 for t, _ in mix
-    )
+    uses_frontier = any(frontier_share(settings, t) > 0 for t, _ in mix)
     return Job(
         settings=settings,
         seeds=seeds,
         mix=mix,
         planner=planner,
-        quotas=quotas(planner.categories, settings.n),
+        quotas=run_quotas(quotas(planner.categories, settings.n), settings),
         state=state,
         resume=resume,
         # Fixed by the job (never by pacing flags), so that which accepted examples a request
         # may show depends neither on timing nor on --concurrency; the engine never runs
         # further ahead than this.
-        lag=frontier_lag(settings.n, mean_per_request) if uses_frontier else None,
+        lag=frontier_lag(target(settings), mean_per_request) if uses_frontier else None,
         checks=checks,
         language=language,
         max_tokens=settings.max_tokens
@@ -195,6 +202,27 @@ def prepare(source: SeedSource, settings: Settings) -> Job:
             max_output_tokens(settings.model),
         ),
         warnings=warnings,
+    )
+
+
+def _planner(
+    settings: Settings, seeds: SeedSet, mix: list[tuple[Template, int]], user_attrs: Any
+) -> Planner:
+    strategies = [
+        Strategy(
+            name=t.name,
+            weight=w,
+            shots=settings.shots or t.shots,
+            attributes=user_attrs if t.needs_attributes else t.attributes,
+        )
+        for t, w in mix
+    ]
+    return Planner(
+        seeds.examples,
+        seed=settings.seed,
+        balance_by=settings.balance_by,
+        strategies=strategies,
+        shard=shard_of(settings),  # None: the whole job
     )
 
 
@@ -221,6 +249,21 @@ def _check_options(
             raise ConfigError(
                 f"unknown --format {settings.format!r}: use one of {', '.join(FORMATS)}"
             )
+    if settings.reasoning == "keep":
+        _check_reasoning_format(settings.format)
+    Toolbox(seeds.examples).check_format(settings.format)
+
+
+def _check_reasoning_format(fmt: str) -> None:
+    from synthgen.data.shapes import SHAPES
+
+    if not SHAPES[fmt].carries_reasoning:
+        able = ", ".join(name for name, shape in SHAPES.items() if shape.carries_reasoning)
+        raise ConfigError(
+            f"{setting('reasoning', 'keep')} puts reasoning_content on assistant messages, "
+            f"which {setting('format', fmt)} has no place for: use {setting('format')} "
+            f"{able}, or {setting('reasoning', 'drop')}"
+        )
 
 
 def _concurrency(settings: Settings, warnings: list[str]) -> int:
@@ -263,10 +306,19 @@ def extra_checks(settings: Settings, seeds: SeedSet) -> tuple[list[Any], str | N
     return checks, language
 
 
-def default_max_requests(n: int, per_request: int) -> int:
+def frontier_share(settings: Settings, template: Template) -> float:
+    """--frontier, else 0 in batch mode (a batch round could hold no more than the frontier's
+    lag, and rounds take hours), else the template's."""
+    if settings.frontier is not None:
+        return settings.frontier
+    return 0.0 if settings.batch else template.frontier
+
+
+def default_max_requests(n: int, per_request: int, settings: Settings | None = None) -> int:
     """Five times what a teacher whose every answer is accepted would need: room for a poor
-    yield, a hard stop for a teacher that only produces rejects."""
-    return 5 * math.ceil(n / per_request) + 20
+    yield, a hard stop for a teacher that only produces rejects; and --pairs' responses."""
+    pairs = n * settings.responses if settings is not None and settings.pairs else 0
+    return 5 * math.ceil(n / per_request) + 20 + pairs
 
 
 def seeds_digest(seeds: SeedSet) -> str:
@@ -294,6 +346,12 @@ def job_identity(
     job["judge"] = [settings.judge, min_score] if settings.judge else None
     if job["judge"] is not None and judge_url:
         job["judge"].append(judge_url)
+    if settings.shard is not None:  # only then: whole jobs keep their fingerprints
+        job[SHARD_KEY] = settings.shard
+    if job.get("reasoning") == "drop":  # only kept: folders of earlier versions resume
+        del job["reasoning"]
+    if settings.pairs:  # only then: other jobs keep their fingerprints
+        job["pairs"] = settings.responses
     return {
         "seeds": seeds_digest(seeds),
         "templates": [[t.name, t.sha256, w] for t, w in mix],

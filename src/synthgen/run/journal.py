@@ -83,6 +83,7 @@ class JournalRecord(BaseModel):
     pt: int = 0  # prompt tokens
     ct: int = 0  # completion tokens
     cpt: int = 0  # of pt, served from the provider's prompt cache (absent: none)
+    rt: int = 0  # of ct, spent on the teacher's reasoning (absent: none)
     cand: int = 0  # candidates in the reply
     acc: list[Example] = []  # accepted
     rej: list[dict[str, Any]] = []  # rejected.jsonl rows
@@ -106,10 +107,9 @@ class JournalRecord(BaseModel):
             data: dict[str, Any] = {"i": self.i, "fail": self.fail.model_dump()}
         else:
             data = self.model_dump(exclude={"fail", "retries", "faults"}, exclude_none=True)
-            if not self.sur:
-                del data["sur"]
-            if not self.cpt:
-                del data["cpt"]
+            for key in ("sur", "cpt", "rt"):  # absent when 0, as journals always had them
+                if not data[key]:
+                    del data[key]
         if self.retries:
             data["retries"] = self.retries
         if self.faults:

@@ -45,6 +45,7 @@ class Purchase:
     judge: bool = False
     unused: bool = False  # a hedged request's second reply: paid for, not curated
     cached_tokens: int = 0  # of prompt_tokens, from the provider's prompt cache
+    reasoning_tokens: int = 0  # of completion_tokens, the teacher's reasoning
 
 
 @dataclass
@@ -135,6 +136,7 @@ class Ledger:
             s.prompt_tokens += record.pt
             s.completion_tokens += record.ct
             s.cached_tokens += record.cpt
+            s.reasoning_tokens += record.rt
             s.cost_usd += record.cost or 0.0
             s.token_use.count(record)
         s.candidates += record.cand
@@ -196,6 +198,7 @@ class Ledger:
                 s.prompt_tokens += p["pt"]
                 s.completion_tokens += p["ct"]
                 s.cached_tokens += p.get("cpt", 0)
+                s.reasoning_tokens += p.get("rt", 0)
 
 
 def _entry(ordinal: int, opened: _Open) -> dict[str, Any]:
@@ -206,6 +209,7 @@ def _entry(ordinal: int, opened: _Open) -> dict[str, Any]:
             | ({"judge": True} if p.judge else {})
             | ({"unused": True} if p.unused else {})
             | ({"cpt": p.cached_tokens} if p.cached_tokens else {})
+            | ({"rt": p.reasoning_tokens} if p.reasoning_tokens and not p.judge else {})
             for p in opened.purchases
         ],
     }

@@ -28,20 +28,28 @@ from synthgen.report.model import (
 from synthgen.run.hints import eval_shortfall, warn
 from synthgen.run.outdir import DATA_FILES
 from synthgen.run.result import Result
-from synthgen.run.spend import cache_saving_usd
+from synthgen.run.spend import cache_saving_usd, reasoning_use
 from synthgen.settings import DEMO_MODEL, reproduce_command
 
 if TYPE_CHECKING:
     from synthgen.run.engine import Engine
     from synthgen.run.job import Job
+    from synthgen.run.stats import RunStats
 
 
 def write_outputs(job: Job, engine: Engine, *, started: float) -> Result:
     s = job.settings
     out = s.out_dir
     accepted = engine.curator.accepted
+    semantic = engine.curator.semantic  # --semantic-dedup: paraphrase neighbours join clusters
     train, evals = (
-        split(accepted, eval_fraction=s.eval_fraction, seed=s.seed, balance_by=s.balance_by)
+        split(
+            accepted,
+            eval_fraction=s.eval_fraction,
+            seed=s.seed,
+            balance_by=s.balance_by,
+            neighbours=None if semantic is None else semantic.neighbours,
+        )
         if len(accepted) >= 2
         else (list(accepted), [])
     )
@@ -63,7 +71,8 @@ def write_outputs(job: Job, engine: Engine, *, started: float) -> Result:
         engine,
         sizes=Split(train=len(train), eval=len(evals), eval_fraction=s.eval_fraction),
         validation=Validation(
-            train=_validation(train_records, s.format), eval=_validation(eval_records, s.format)
+            train=split_validation(train_records, s.format),
+            eval=split_validation(eval_records, s.format),
         ),
         started=started,
         warnings=warnings,
@@ -114,7 +123,7 @@ def build_report(
         )
     stats = engine.stats.to_dict()
     resumed_from = stats["requests"].pop("resumed_from_request")
-    stats["token_use"]["cache_saving_usd"] = cache_saving_usd(s.model, engine.stats.cached_tokens)
+    stats["token_use"].update(_priced_apart(s.model, engine.stats))
     judge_teacher = getattr(getattr(engine.runner, "judge", None), "teacher", None)
     if "judge" in stats and judge_teacher is not None and judge_teacher is not engine.teacher:
         stats["judge"]["endpoint"] = (
@@ -166,7 +175,20 @@ def build_report(
     )
 
 
-def _validation(records: list[dict[str, Any]], fmt: str) -> SplitValidation:
+def _priced_apart(model: str, stats: RunStats) -> dict[str, Any]:
+    """What ``token_use`` prices apart: the prompt cache's saving, and the reasoning tokens."""
+    return {
+        "cache_saving_usd": cache_saving_usd(model, stats.cached_tokens),
+        "reasoning": reasoning_use(
+            model,
+            stats.reasoning_tokens,
+            completion=stats.completion_tokens,
+            accepted=stats.accepted,
+        ),
+    }
+
+
+def split_validation(records: list[dict[str, Any]], fmt: str) -> SplitValidation:
     """The cookbook checks on our own output (an eval set under 10 lines is fine)."""
     from synthgen.data.validate import validate_records
 

@@ -26,6 +26,7 @@ from synthgen.run.ledger import Ledger, Purchase
 from synthgen.run.probe import unreachable
 from synthgen.teacher import ChatRequest, Completion, Teacher
 from synthgen.teacher.pacing import Backoff, Pacing, PatienceExhausted
+from synthgen.teacher.request_id import request_id
 
 if TYPE_CHECKING:
     from synthgen.prompts.judge import Judge
@@ -253,7 +254,15 @@ class RequestRunner:
         )
         price = self._prices[1 if judge else 0]
         cost = (price(pt, ct, cached) or 0.0) if price is not None else 0.0
-        purchase = Purchase(pt, ct, cost, judge=judge, unused=unused, cached_tokens=cached)
+        purchase = Purchase(
+            pt,
+            ct,
+            cost,
+            judge=judge,
+            unused=unused,
+            cached_tokens=cached,
+            reasoning_tokens=completion.reasoning_tokens,
+        )
         self.ledger.bought(ordinal, purchase)
         self._on_purchase()
         return purchase
@@ -273,6 +282,8 @@ class RequestRunner:
         duplicates are not new requests). In a 429 storm, waiting for the endpoint to
         recover does not use up the request's retries; the storm's patience bounds it."""
         backoff = self._backoff
+        # This task's calls are for this request: a batch names its lines by it.
+        request_id.set(key or f"#{ordinal}")
         estimate = sum(len(m["content"]) for m in request.messages) // 3 + (request.max_tokens or 0)
         attempt = 0
         sent = False
@@ -283,8 +294,9 @@ class RequestRunner:
                 self._on_give_up(str(e))
                 return Failure("rate_limit", 429, str(e))
             if count and not sent:
-                self._on_send(ordinal)
                 sent = True
+                if not _submitted_before(teacher, request):
+                    self._on_send(ordinal)
             try:
                 completion = await self._call(teacher, ordinal, request, tally, probe)
             except TeacherFatalError:
@@ -359,3 +371,10 @@ class RequestRunner:
             fatal = await unreachable(teacher.endpoint)
             if fatal is not None:
                 raise fatal from None
+
+
+def _submitted_before(teacher: Teacher, request: ChatRequest) -> bool:
+    """Whether ``request`` is in a batch an earlier run submitted (teacher.batch): waiting for
+    that batch sends nothing, so the request is not counted as sent again."""
+    check = getattr(teacher, "already_submitted", None)
+    return bool(check(request)) if check is not None else False

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from synthgen.data.example import Example
+from synthgen.data.example import Example, Message
 
 __all__ = [
     "FRONTIER_LAG_MAX",
@@ -45,11 +45,19 @@ def rough_tokens(text: str) -> int:
     return math.ceil(len(text.encode("utf-8", "replace")) / 3)
 
 
+def _written(m: Message) -> str:
+    """What the teacher writes of a message: its text, and the JSON of its tool calls."""
+    calls = (
+        f'{{"id":"{c.id}","function":{c.function.model_dump_json()}}}' for c in m.tool_calls or ()
+    )
+    return m.content + "".join(calls)
+
+
 def reply_token_limit(seeds: Iterable[Example], per_request: int, model_limit: int | None) -> int:
     """``max_tokens`` for a request asking for ``per_request`` conversations like the
     longest of ``seeds`` (its turns, no system prompt), within ``model_limit``."""
     longest = max(
-        (sum(rough_tokens(m.content) for m in ex.turns if m.role != "system") for ex in seeds),
+        (sum(rough_tokens(_written(m)) for m in ex.turns if m.role != "system") for ex in seeds),
         default=0,
     )
     limit = max(FLOOR, per_request * (MARGIN * longest + OVERHEAD))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from synthgen.run.journal import JournalRecord
 
-__all__ = ["NOT_CURATED", "Share", "TokenUse", "cache_saving_usd"]
+__all__ = ["NOT_CURATED", "Share", "TokenUse", "cache_saving_usd", "reasoning_use"]
 
 NOT_CURATED = "not_curated"
 
@@ -123,3 +123,22 @@ def cache_saving_usd(model: str, cached_tokens: int) -> float | None:
     if price_per_token(model) is None or cached_price_per_token(model) is None:
         return None
     return round(cache_saving(model, cached_tokens), 6)
+
+
+def reasoning_use(
+    model: str, tokens: int, *, completion: int, accepted: int
+) -> dict[str, Any] | None:
+    """report.json's ``token_use.reasoning``: ``tokens`` of the ``completion`` tokens bought
+    spent on the teacher's reasoning, priced at ``model``'s output rate (reasoning tokens are
+    billed as output); None when the teacher did not reason."""
+    from synthgen.teacher.pricing import price_per_token
+
+    if tokens <= 0:
+        return None
+    prices = price_per_token(model)
+    return {
+        "tokens": tokens,
+        "share_of_completion": round(tokens / completion, 4) if completion else None,
+        "per_accepted": round(tokens / accepted, 1) if accepted else None,
+        "cost_usd": round(tokens * prices[1], 6) if prices is not None else None,
+    }

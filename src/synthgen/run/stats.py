@@ -68,6 +68,7 @@ class RunStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0  # of prompt_tokens, served from the provider's prompt cache
+    reasoning_tokens: int = 0  # of completion_tokens, spent on the teacher's reasoning
     cost_usd: float = 0.0
     token_use: TokenUse = field(default_factory=TokenUse)  # tokens by candidate outcome
     faults: Counter[str] = field(default_factory=Counter)
@@ -94,6 +95,8 @@ class RunStats:
     rate_limit_pauses: int = 0
     rate_limited_s: float = 0.0
     header_holds: int = 0
+    # With --batch: what this run's batches did (teacher.batch.BatchStats.section()).
+    batch: dict[str, int] | None = None
 
     @property
     def rejected_total(self) -> int:
@@ -140,6 +143,8 @@ class RunStats:
                 "waited_s": round(self.rate_limited_s, 3),
                 "header_holds": self.header_holds,
             }
+        if self.batch is not None:
+            section["batch"] = self.batch
         return section
 
     def to_dict(self) -> dict[str, Any]:
@@ -178,10 +183,13 @@ class RunStats:
         }
 
     def tokens(self) -> dict[str, int]:
+        # "reasoning" only from a teacher that reasoned: reports of others are as they were.
+        reasoning = {"reasoning": self.reasoning_tokens} if self.reasoning_tokens else {}
         return {
             "prompt": self.prompt_tokens,
             "completion": self.completion_tokens,
             "cached": self.cached_tokens,
+            **reasoning,
         }
 
     def _judge(self) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from synthgen.run.sizing import JUDGE_MAX_TOKENS
@@ -45,9 +46,28 @@ async def _teacher(
 
 
 @contextlib.asynccontextmanager
-async def open_teacher(settings: Settings, api_key: str | None = None) -> AsyncIterator[Teacher]:
+async def open_teacher(
+    settings: Settings, api_key: str | None = None, *, state_dir: Path | None = None
+) -> AsyncIterator[Teacher]:
     """The run's teacher; for ``--model demo``, the bundled placeholder teacher, in process.
-    ``api_key``: the key for this run instead of the environment's (a service job's)."""
+    ``api_key``: the key for this run instead of the environment's (a service job's); with
+    --batch, the provider's batch API, its batches recorded in ``state_dir``."""
+    if settings.batch and state_dir is not None:
+        from synthgen.teacher.batch import batch_teacher
+
+        batched = batch_teacher(
+            settings.model,
+            state_dir=state_dir,
+            base_url=settings.base_url,
+            api_key=api_key,
+            poll=settings.batch_poll,
+            timeout=settings.timeout,
+        )
+        try:
+            yield batched
+        finally:
+            await batched.aclose()
+        return
     async with _teacher(settings, settings.model, settings.base_url, api_key) as teacher:
         yield teacher
 

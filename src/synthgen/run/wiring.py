@@ -3,6 +3,7 @@ configuration, a fresh curator, and the response cache key."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from synthgen.curate.curator import Curator
@@ -14,15 +15,22 @@ from synthgen.teacher.pacing import Backoff
 if TYPE_CHECKING:
     from synthgen.run.job import Job
     from synthgen.text.index import Index
+    from synthgen.text.semantic import SemanticIndex
 
-__all__ = ["cache_key_for", "curator_for", "dedup_index_for", "engine_config"]
+__all__ = [
+    "cache_key_for",
+    "curator_for",
+    "dedup_index_for",
+    "engine_config",
+    "semantic_index_for",
+]
 
 DRAIN_TIMEOUT = 30.0  # the most a graceful stop waits for replies in flight
 
 
 def engine_config(job: Job) -> EngineConfig:
     s = job.settings
-    return EngineConfig(
+    config = EngineConfig(
         concurrency=s.concurrency,
         max_requests=s.max_requests,
         max_cost=s.max_cost,
@@ -37,6 +45,11 @@ def engine_config(job: Job) -> EngineConfig:
         drain_timeout=min(s.timeout, DRAIN_TIMEOUT),
         rate_limit_patience=s.rate_limit_patience,
     )
+    if s.batch:
+        from synthgen.run.batching import batch_config
+
+        return batch_config(config, s.n)
+    return config
 
 
 def curator_for(job: Job) -> Curator:
@@ -54,7 +67,22 @@ def curator_for(job: Job) -> Curator:
         checks=job.checks,
         min_score=s.min_score if s.judge else 0,
         asked=lambda plan: job.per_request(job.template(plan)),
+        keep_reasoning=s.reasoning == "keep",
+        semantic=semantic_index_for(job),
     )
+
+
+def semantic_index_for(job: Job) -> SemanticIndex | None:
+    """The embedding index of ``--semantic-dedup`` (the model loaded, once per process), or
+    None without the flag."""
+    threshold = job.settings.semantic_dedup
+    if threshold is None:
+        return None
+    from synthgen.settings.naming import setting
+    from synthgen.text.encoder import load_encoder
+    from synthgen.text.semantic import SemanticIndex
+
+    return SemanticIndex(threshold, load_encoder(setting("semantic_dedup")))
 
 
 def dedup_index_for(job: Job) -> Index:
@@ -66,25 +94,31 @@ def dedup_index_for(job: Job) -> Index:
         from synthgen.text.index import DedupIndex
 
         return DedupIndex(threshold=s.dedup_threshold)
+    from synthgen.run.shard import shared_job_id
     from synthgen.settings.naming import setting
     from synthgen.text.redis_index import open_redis_index
 
     job_id = job.state.job_id
+    # The shards of a job share its prefix (their keys stay apart under their owners).
     return open_redis_index(
         s.dedup_index,
-        prefix=f"synthgen:{job_id[:16]}",
+        prefix=f"synthgen:{shared_job_id(job.state.job)[:16]}",
         owner=job_id[:12],
         threshold=s.dedup_threshold,
         name=setting("dedup_index"),
     )
 
 
-def cache_key_for(seed: int) -> CacheKey:
+def cache_key_for(seed: int, number: Callable[[int], int] | None = None) -> CacheKey:
     """The response cache key of a request: everything that determines its reply (the
-    teacher's endpoint and model, the request, its ordinal and the run's seed), no secret."""
+    teacher's endpoint and model, the request, its ordinal and the run's seed), no secret.
+    ``number`` turns a shard's ordinals into the job's request numbers (Planner's
+    ``request_number``), so two shards never share a key."""
     from synthgen.teacher.cache import cache_key
 
     def key(teacher: Teacher, request: ChatRequest, ordinal: int) -> str:
+        if number is not None and ordinal >= 0:  # -1: a judge call, keyed without one
+            ordinal = number(ordinal)
         return cache_key(
             {
                 "endpoint": teacher.endpoint,

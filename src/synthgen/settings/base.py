@@ -69,4 +69,8 @@ class SettingsBase(BaseModel):
     def identity(self) -> dict[str, Any]:
         """The identity fields as plain JSON: the settings part of the job fingerprint."""
         data = self.public()
-        return {name: data[name] for name, _, spec in self.specs() if spec.identity}
+        ids = {name: data[name] for name, _, spec in self.specs() if spec.identity}
+        # Only when on: the fingerprints of jobs from before the flag stay as they were.
+        if ids.get("semantic_dedup", 0) is None:
+            del ids["semantic_dedup"]
+        return ids

@@ -9,7 +9,7 @@ import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 
-__all__ = ["flag_names", "setting"]
+__all__ = ["flag_names", "flags_named", "setting"]
 
 _FLAGS: ContextVar[bool] = ContextVar("synthgen_flag_names", default=False)
 _NO_VALUE = object()
@@ -23,6 +23,12 @@ def flag_names() -> Iterator[None]:
         yield
     finally:
         _FLAGS.reset(token)
+
+
+def flags_named() -> bool:
+    """Whether messages name flags here: so that work handed to another process (a Ray
+    task) can name them as its caller would."""
+    return _FLAGS.get()
 
 
 def setting(name: str, value: object = _NO_VALUE) -> str:

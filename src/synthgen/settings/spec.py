@@ -19,6 +19,7 @@ TEACHER = "Teacher"
 STRATEGY = "Strategy"
 FILTERS = "Filters"
 PACING = "Pacing and budgets"
+LARGE_RUNS = "Large runs"
 
 
 @dataclass(frozen=True)

@@ -73,15 +73,23 @@ class Completion:
     # Of prompt_tokens, those the provider served from its prompt cache (billed at its
     # cached rate): OpenAI's usage.prompt_tokens_details.cached_tokens and its equivalents.
     cached_tokens: int = 0
+    # A reasoning model's trace, apart from ``text`` (teacher.reasoning), and the tokens of
+    # completion_tokens it took (priced as output, reported apart).
+    reasoning: str = ""
+    reasoning_tokens: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "text": self.text,
             "finish_reason": self.finish_reason,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "cached_tokens": self.cached_tokens,
         }
+        if self.reasoning or self.reasoning_tokens:
+            d["reasoning"] = self.reasoning
+            d["reasoning_tokens"] = self.reasoning_tokens
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Completion:
@@ -104,7 +112,19 @@ class Completion:
             return None
         if not all(type(n) is int and n >= 0 for n in counts):
             return None
-        return cls(clean_text(text), reason, counts[0], counts[1], min(counts[2], counts[0]))
+        # Entries written before traces were kept read as none.
+        trace, spent = d.get("reasoning") or "", d.get("reasoning_tokens") or 0
+        if not isinstance(trace, str) or type(spent) is not int or spent < 0:
+            return None
+        return cls(
+            clean_text(text),
+            reason,
+            counts[0],
+            counts[1],
+            min(counts[2], counts[0]),
+            clean_text(trace),
+            spent,
+        )
 
 
 def _count(value: object) -> int:

@@ -14,14 +14,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from synthgen.teacher.base import ChatRequest, Completion
+from synthgen.teacher.demo_tools import tool_conversation, tools_in
 from synthgen.teacher.inprocess import InProcessTeacher
 
 __all__ = [
     "DemoGenerator",
+    "asks_reasoning",
     "demo_reply",
     "demo_teacher",
+    "demo_trace",
     "demo_verdict",
     "is_judge_request",
+    "is_sampling_request",
     "prompt_tokens",
     "rough_tokens",
 ]
@@ -125,17 +129,36 @@ def demo_reply(
         words = rng.choices(_VOCABULARY, k=rng.randint(8, 25))
         return "[demo] " + " ".join(words).capitalize() + end
 
-    return {
-        "conversations": [
-            {
-                "messages": [
-                    {"role": "user", "content": sentence("?")},
-                    {"role": "assistant", "content": sentence(".")},
-                ]
-            }
-            for _ in range(count)
-        ]
-    }
+    tools = tools_in(messages)  # a request listing tools gets conversations that call them
+    conversations: list[dict[str, Any]] = [
+        tool_conversation(tools, rng, sentence, _VOCABULARY)
+        if tools
+        else {
+            "messages": [
+                {"role": "user", "content": sentence("?")},
+                {"role": "assistant", "content": sentence(".")},
+            ]
+        }
+        for _ in range(count)
+    ]
+    if asks_reasoning(messages):
+        # --reasoning keep asks for each message's reasoning (prompts.reasoning).
+        for conv in conversations:
+            for m in conv["messages"]:
+                m["reasoning"] = sentence(".") if m["role"] == "assistant" else ""
+    return {"conversations": conversations}
+
+
+def asks_reasoning(messages: Sequence[Any]) -> bool:
+    """Whether the request asks for a "reasoning" field on each message."""
+    last = messages[-1] if messages else None
+    return isinstance(last, dict) and '"reasoning" field' in text_of(last.get("content"))
+
+
+def demo_trace(text: str) -> str:
+    """A reasoning trace for a reply ``text``: placeholder words, the same for the same text."""
+    rng = random.Random(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
+    return "[demo] Thinking: " + " ".join(rng.choices(_VOCABULARY, k=rng.randint(12, 30))) + "."
 
 
 class DemoGenerator:
@@ -156,6 +179,25 @@ class DemoGenerator:
             ordinal = self._ordinals.get(key, 0)
             self._ordinals[key] = ordinal + 1
         return demo_reply(messages, seed=self.seed, ordinal=ordinal, per_reply=self.per_reply)
+
+    def answer(self, messages: Sequence[Any]) -> str:
+        """A plain assistant reply to a conversation (a request that names ``n``: see
+        :func:`is_sampling_request`); a prompt seen before gets another one."""
+        canonical = json.dumps(list(messages), sort_keys=True, ensure_ascii=False, default=str)
+        key = hashlib.sha256(f"answer\0{canonical}".encode()).digest()
+        with self._lock:
+            ordinal = self._ordinals.get(key, 0)
+            self._ordinals[key] = ordinal + 1
+        digest = hashlib.sha256(f"{self.seed}\0{ordinal}\0answer\0{canonical}".encode()).digest()
+        rng = random.Random(int.from_bytes(digest[:16], "big"))
+        words = rng.choices(_VOCABULARY, k=rng.randint(8, 40))
+        return "[demo] " + " ".join(words).capitalize() + "."
+
+
+def is_sampling_request(request: ChatRequest) -> bool:
+    """Whether ``request`` asks for the assistant's next turn itself (preference pairs send
+    the conversation with ``n``), not for conversations in JSON."""
+    return "n" in request.extra and request.response_format is None
 
 
 def demo_verdict(messages: Sequence[Any], *, seed: int = 0) -> dict[str, Any]:
@@ -182,6 +224,14 @@ def demo_teacher(seed: int = 0) -> InProcessTeacher:
     def respond(request: ChatRequest) -> Completion:
         if is_judge_request(request):
             reply = demo_verdict(request.messages, seed=seed)
+        elif is_sampling_request(request):
+            text = generator.answer(request.messages)
+            return Completion(
+                text=text,
+                finish_reason="stop",
+                prompt_tokens=prompt_tokens(request.messages),
+                completion_tokens=rough_tokens(text),
+            )
         else:
             reply = generator.reply(request.messages)
         content = json.dumps(reply, ensure_ascii=False)

@@ -37,6 +37,7 @@ from synthgen.teacher.errors_map import (
     status_error,
     unparsable_reply,
 )
+from synthgen.teacher.reasoning import traced
 from synthgen.teacher.urls import authorization_header, chat_url
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ class HTTPTeacher(OpenAICompatible):
                 retry_after=retry_after_seconds(headers),
                 body=read_error_body(raw),
             )
-        return _completion(raw, self._where, headers.get("Content-Type", ""))
+        return _completion(raw, self._where, headers.get("Content-Type", ""), self.model)
 
     async def _read(self, resp: aiohttp.ClientResponse, limit: int, *, whole: bool) -> bytes:
         """At most ``limit`` bytes of the body. Past it, a reply (``whole``) is abandoned with
@@ -149,23 +150,29 @@ class HTTPTeacher(OpenAICompatible):
             self._session = None
 
 
-def _completion(raw: bytes, where: str, content_type: str) -> Completion:
+def _completion(raw: bytes, where: str, content_type: str, model: str) -> Completion:
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError):
         raise unparsable_reply(raw, where, content_type) from None
     try:
         choice = data["choices"][0]
-        text = choice["message"].get("content") or ""
+        message = choice["message"]
+        text = message.get("content") or ""
         usage = data.get("usage") or {}
         reason = choice.get("finish_reason")
         prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        answer, trace, spent = traced(
+            reply_text(text) if isinstance(text, str) else "", message, usage, model
+        )
         return Completion(
-            text=reply_text(text) if isinstance(text, str) else "",
+            text=answer,
             finish_reason=reason if isinstance(reason, str) else None,
             prompt_tokens=prompt_tokens,
             completion_tokens=int(usage.get("completion_tokens") or 0),
             cached_tokens=cached_tokens_of(usage, prompt_tokens),
+            reasoning=trace,
+            reasoning_tokens=spent,
         )
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         raise TeacherError(f"{where} sent a malformed response", kind="server") from None

@@ -20,6 +20,7 @@ from synthgen.teacher.base import (
     request_body,
 )
 from synthgen.teacher.errors_map import ErrorBody, retry_after_seconds, status_error
+from synthgen.teacher.reasoning import traced
 from synthgen.teacher.urls import host_of, public_endpoint, url_secrets, validate_base_url
 
 
@@ -87,8 +88,13 @@ class LiteLLMTeacher:
         choice = resp.choices[0]
         usage = getattr(resp, "usage", None)
         prompt_tokens = getattr(usage, "prompt_tokens", 0) or 0
+        # litellm maps every provider's trace (Anthropic's thinking blocks, DeepSeek's, ...)
+        # into message.reasoning_content.
+        answer, trace, spent = traced(
+            reply_text(choice.message.content or ""), choice.message, usage, self.model
+        )
         return Completion(
-            text=reply_text(choice.message.content or ""),
+            text=answer,
             finish_reason=choice.finish_reason,
             prompt_tokens=prompt_tokens,
             completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
@@ -96,6 +102,8 @@ class LiteLLMTeacher:
             # DeepSeek's prompt_cache_hit_tokens) into prompt_tokens_details.cached_tokens,
             # and counts them in prompt_tokens.
             cached_tokens=cached_tokens_of(usage, prompt_tokens),
+            reasoning=trace,
+            reasoning_tokens=spent,
         )
 
     async def aclose(self) -> None:

@@ -35,6 +35,7 @@ from synthgen.teacher.errors_map import (
     status_error,
     unparsable_reply,
 )
+from synthgen.teacher.reasoning import traced
 from synthgen.teacher.urls import authorization_header
 
 
@@ -142,13 +143,18 @@ class OpenAICompatTeacher(OpenAICompatible):
         choice = resp.choices[0]
         usage = resp.usage
         prompt_tokens = usage.prompt_tokens if usage else 0
+        answer, trace, spent = traced(
+            reply_text(choice.message.content or ""), choice.message, usage, self.model
+        )
         return Completion(
-            text=reply_text(choice.message.content or ""),
+            text=answer,
             finish_reason=choice.finish_reason,
             prompt_tokens=prompt_tokens,
             completion_tokens=usage.completion_tokens if usage else 0,
             # The SDK keeps keys it does not model (prompt_cache_hit_tokens, ...) as extras.
             cached_tokens=cached_tokens_of(usage, prompt_tokens),
+            reasoning=trace,
+            reasoning_tokens=spent,
         )
 
     async def aclose(self) -> None:

@@ -27,10 +27,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from synthgen.errors import ConfigError
-from synthgen.teacher.demo import MAX_PER_REPLY, DemoGenerator
+from synthgen.teacher.demo import MAX_PER_REPLY, DemoGenerator, demo_trace, rough_tokens
+from synthgen.testing.batches import FakeBatches
 from synthgen.testing.faults import Faults, RateLimit, Storm
 from synthgen.testing.scripting import (
     ERRORS,
+    REASONING_SHAPES,
     Fault,
     Handler,
     Reply,
@@ -75,6 +77,8 @@ class FakeTeacher:
         unknown_models: set[str] | frozenset[str] | None = None,
         require_key: str | None = None,
         port: int = 0,
+        batch_delay: float = 0.0,
+        reasoning: str | None = None,
     ) -> None:
         if latency < 0:
             raise ConfigError(f"latency must be >= 0, got {latency}")
@@ -90,6 +94,13 @@ class FakeTeacher:
         self._unknown_models = frozenset(unknown_models or ())
         self._require_key = require_key
         self._wanted_port = port
+        # Generated and scripted (not Reply) replies come from a reasoning model: with a
+        # placeholder trace sent this way (scripting.REASONING_SHAPES).
+        if reasoning is not None and reasoning not in REASONING_SHAPES:
+            raise ConfigError(f"reasoning must be one of {', '.join(REASONING_SHAPES)}")
+        self._reasoning = reasoning
+        # /v1/files and /v1/batches; a batch stays in progress for batch_delay seconds.
+        self.batches = FakeBatches(self, delay=batch_delay)
 
         self._lock = threading.Lock()
         self._reset_state()
@@ -200,6 +211,7 @@ class FakeTeacher:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/v1/models/{model}", self._model)
+        self.batches.add_routes(app)
         # handler_cancellation: a client that gives up must not leave a hung handler behind.
         runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
@@ -342,13 +354,23 @@ class FakeTeacher:
         return None, headers
 
     def _content(self, body: dict[str, Any], item: ReplyItem | None) -> Reply:
-        if item is None or isinstance(item, Fault):
+        if (
+            (item is None or isinstance(item, Fault))
+            and "n" in body
+            and not body.get("response_format")
+        ):  # a request for the assistant's next turn (preference pairs): plain text
+            item = Reply(self._generator.answer(body["messages"]))
+        elif item is None or isinstance(item, Fault):
             item = self._generator.reply(body["messages"])
         if isinstance(item, Reply):
             return item
-        if isinstance(item, str):
-            return Reply(item)
-        return Reply(json.dumps(item, ensure_ascii=False))
+        text = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
+        if self._reasoning is None:
+            return Reply(text)
+        trace = demo_trace(text)
+        # Servers that send the trace in a field count its tokens (DeepSeek, OpenRouter).
+        spent = None if self._reasoning == "think" else rough_tokens(trace)
+        return Reply(text, reasoning=trace, reasoning_as=self._reasoning, reasoning_tokens=spent)
 
     def _completion(self, body: dict[str, Any], reply: Reply, index: int) -> web.Response:
         return self._json(self._prompt_cache.stamp(completion_body(body, reply, index), body))

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Sequence
 
 from synthgen.errors import ConfigError
+from synthgen.testing.scripting import REASONING_SHAPES
 
 __all__ = ["main"]
 
@@ -50,6 +51,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the placeholder data")
     parser.add_argument("--per-reply", type=int, default=None, help="conversations per reply")
+    parser.add_argument(
+        "--reasoning",
+        choices=REASONING_SHAPES,
+        default=None,
+        help="answer as a reasoning model, with a placeholder trace sent this way",
+    )
+    parser.add_argument(
+        "--batch-delay", type=float, default=0.0, help="seconds a batch stays in progress"
+    )
     args = parser.parse_args(argv)
     try:
         fake = FakeTeacher(
@@ -61,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             per_reply=args.per_reply,
             port=args.port,
+            reasoning=args.reasoning,
+            batch_delay=args.batch_delay,
         )
     except ConfigError as error:
         parser.error(str(error))

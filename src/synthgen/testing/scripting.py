@@ -11,8 +11,18 @@ from typing import Any
 from synthgen.errors import ConfigError
 from synthgen.teacher.demo import prompt_tokens, rough_tokens
 
-__all__ = ["ERRORS", "FAULT_KINDS", "Fault", "Handler", "Reply", "ReplyItem", "error_body"]
+__all__ = [
+    "ERRORS",
+    "FAULT_KINDS",
+    "REASONING_SHAPES",
+    "Fault",
+    "Handler",
+    "Reply",
+    "ReplyItem",
+    "error_body",
+]
 
+REASONING_SHAPES = ("reasoning_content", "reasoning", "think")
 FAULT_KINDS = frozenset(
     {"400", "401", "403", "404", "429", "500", "503"}
     | {"slow", "hang", "drop", "malformed", "length", "empty"}
@@ -21,10 +31,26 @@ FAULT_KINDS = frozenset(
 
 @dataclass(frozen=True)
 class Reply:
-    """Assistant content sent as is, with the given ``finish_reason``."""
+    """Assistant content sent as is, with the given ``finish_reason``.
+
+    ``reasoning`` is a reasoning model's trace, sent as ``reasoning_as``: the message field of
+    that name (``reasoning_content``: vLLM's reasoning parsers, DeepSeek; ``reasoning``:
+    OpenRouter) or ``think``, a ``<think>`` block opening the content (a server without a
+    parser). ``reasoning_tokens`` goes in ``usage.completion_tokens_details`` (None: not
+    reported, as vLLM does not)."""
 
     content: str
     finish_reason: str = "stop"
+    reasoning: str | None = None
+    reasoning_as: str = "reasoning_content"
+    reasoning_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.reasoning_as not in REASONING_SHAPES:
+            raise ConfigError(
+                f"unknown reasoning_as {self.reasoning_as!r}; "
+                f"expected one of {', '.join(REASONING_SHAPES)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -72,7 +98,22 @@ def error_body(kind: str, message: str | None = None) -> dict[str, Any]:
 def completion_body(body: dict[str, Any], reply: Reply, index: int) -> dict[str, Any]:
     """The chat.completion object answering ``body`` with ``reply``."""
     prompt = prompt_tokens(body["messages"])
+    message: dict[str, Any] = {"role": "assistant", "content": reply.content, "refusal": None}
     completion = rough_tokens(reply.content)
+    if reply.reasoning is not None:
+        if reply.reasoning_as == "think":
+            message["content"] = f"<think>\n{reply.reasoning}\n</think>\n\n{reply.content}"
+            completion = rough_tokens(message["content"])
+        else:
+            message[reply.reasoning_as] = reply.reasoning
+            completion += rough_tokens(reply.reasoning)
+    usage: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+    if reply.reasoning_tokens is not None:
+        usage["completion_tokens_details"] = {"reasoning_tokens": reply.reasoning_tokens}
     return {
         "id": f"chatcmpl-fake{index:010d}",
         "object": "chat.completion",
@@ -81,14 +122,10 @@ def completion_body(body: dict[str, Any], reply: Reply, index: int) -> dict[str,
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": reply.content, "refusal": None},
+                "message": message,
                 "logprobs": None,
                 "finish_reason": reply.finish_reason,
             }
         ],
-        "usage": {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        },
+        "usage": usage,
     }

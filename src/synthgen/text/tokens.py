@@ -91,6 +91,10 @@ def count_text_tokens(text: str, model: str) -> int:
     return len(_encoding_for_model(model).encode_ordinary(text))
 
 
+# The assistant fields a model is trained to write.
+_TRAINED = ("content", "reasoning_content")
+
+
 def _value_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
@@ -100,7 +104,9 @@ def count_chat_tokens(messages: Iterable[Mapping[str, Any]], model: str) -> tupl
 
     The first is the OpenAI cookbook's count: 3 per message, the tokens of every value (+1 per
     ``name``), and 3 priming the reply. ``weight`` is a training flag, not text, and None
-    values are absent fields, so neither is counted. The second is what training teaches."""
+    values are absent fields, so neither is counted. The second is what training teaches:
+    the assistant's contents and its reasoning (``reasoning_content``, which reasoning
+    models' chat templates render before the answer)."""
     enc = _encoding_for_model(model)
     total = 3
     assistant = 0
@@ -111,7 +117,7 @@ def count_chat_tokens(messages: Iterable[Mapping[str, Any]], model: str) -> tupl
                 continue
             n = len(enc.encode_ordinary(_value_text(value)))
             total += n + (1 if key == "name" else 0)
-            if key == "content" and message.get("role") == "assistant" and isinstance(value, str):
+            if key in _TRAINED and message.get("role") == "assistant" and isinstance(value, str):
                 assistant += n
     return total, assistant
 
