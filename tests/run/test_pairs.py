@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from synthgen import expand
+from synthgen.cli.summary import spend_line
 from synthgen.data.validate import validate_file
 from synthgen.errors import ConfigError
 from synthgen.testing import Reply
@@ -162,6 +163,26 @@ def test_bad_pairs_input_is_one_line_and_exit_2(tmp_path, extra, message):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], done.stderr
     assert not out.exists()
+
+
+def test_response_tokens_are_the_pairs_not_a_drop(tmp_path):
+    # They were charged to not_curated, which the summary lists as the costliest drop.
+    result = expand(
+        SAMPLES / "seeds.txt",
+        8,
+        model="demo",
+        judge="demo",
+        pairs=True,
+        system="Popraw gramatykę zdania.",
+        out_dir=tmp_path / "o",
+        cache=False,
+        concurrency=1,
+    )
+    report = result.report
+    use = report["token_use"]["by_outcome"]
+    assert use["pair_responses"]["count"] == report["pairs"]["prompts"] * 4
+    assert use["pair_responses"]["share"] > use.get("not_curated", {"share": 0})["share"]
+    assert "pair_responses" not in (spend_line(report) or "")
 
 
 def test_pairs_with_tool_seeds_is_one_line_and_exit_2(tmp_path):

@@ -16,7 +16,9 @@ def merge(
     shard_dirs: Annotated[
         list[Path],
         typer.Argument(
-            help="The output folders of every shard (expand --shard I/N).", show_default=False
+            help="The output folders of every shard (expand --shard I/N).",
+            show_default=False,
+            metavar="SHARD_DIR",
         ),
     ],
     out: Annotated[

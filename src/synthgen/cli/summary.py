@@ -56,7 +56,8 @@ def spend_line(report: dict[str, Any], *, top: int = 3) -> str | None:
         if per
         else "tokens per accepted example: none accepted"
     )
-    drops = [(k, v) for k, v in use["by_outcome"].items() if k != "accepted" and v["share"]]
+    kept = ("accepted", "pair_responses")  # what the dataset is made of, not drops
+    drops = [(k, v) for k, v in use["by_outcome"].items() if k not in kept and v["share"]]
     if not drops:
         return f"{head}; no tokens went to dropped candidates"
     costliest = ", ".join(f"{k} {v['share']:.0%}" for k, v in drops[:top])

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synthgen.run.journal import JournalRecord
+from synthgen.run.spend import RESPONSE_ORDINALS
 from synthgen.run.stats import RunStats
 
 __all__ = ["Ledger", "Purchase"]
@@ -199,6 +200,8 @@ class Ledger:
                 s.completion_tokens += p["ct"]
                 s.cached_tokens += p.get("cpt", 0)
                 s.reasoning_tokens += p.get("rt", 0)
+                if entry.get("i", 0) >= RESPONSE_ORDINALS:
+                    s.token_use.response(p["pt"], p["ct"], p.get("cost", 0.0))
 
 
 def _entry(ordinal: int, opened: _Open) -> dict[str, Any]:

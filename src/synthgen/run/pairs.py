@@ -21,6 +21,7 @@ from synthgen.run.deadline import Deadline
 from synthgen.run.pair_journal import PairJournal, Sample, Scored, prompt_key
 from synthgen.run.runner import Failure, Price, RequestRunner
 from synthgen.run.sendlog import SendLog
+from synthgen.run.spend import RESPONSE_ORDINALS
 from synthgen.run.wiring import cache_key_for
 from synthgen.teacher import Completion, Teacher
 
@@ -34,8 +35,6 @@ __all__ = ["PairRun", "check_pairs_job", "collect_pairs"]
 
 log = logging.getLogger("synthgen")
 
-# Ledger keys of response requests: apart from the engine's request ordinals.
-_ORDINALS = 1 << 40
 # Stops after which nothing more is bought (a run that merely ran out of plans may go on).
 _NO_MORE = frozenset({"interrupted", "rate_limited", "max_cost", "max_requests"})
 
@@ -160,7 +159,7 @@ class _Collector:
         engine = self.engine
         if hit is None and (engine.stop.reason in _NO_MORE or not engine.budgets.may_send(1)):
             return None
-        plan = RequestPlan(ordinal=_ORDINALS + i * self.k + j, category=None, shots=())
+        plan = RequestPlan(ordinal=RESPONSE_ORDINALS + i * self.k + j, category=None, shots=())
 
         def worth(_: RequestPlan, reply: Completion) -> dict[int, Example]:
             text = _usable(reply)

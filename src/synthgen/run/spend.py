@@ -7,7 +7,8 @@ A reply dropped whole (``unparseable``, ``truncated``) is charged to that reason
 candidates at all to ``empty_reply``; good candidates of a category that had filled up to
 ``over_quota``. Replies from the response cache cost nothing and are not split. Tokens bought
 but never curated (hedged duplicates, replies that landed as the run stopped) are what the
-totals hold beyond the split: ``not_curated``.
+totals hold beyond the split: ``not_curated``. With ``--pairs``, the responses bought for
+the prompts (run.pairs) are ``pair_responses``: the pairs are made of them.
 """
 
 from __future__ import annotations
@@ -19,9 +20,20 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from synthgen.run.journal import JournalRecord
 
-__all__ = ["NOT_CURATED", "Share", "TokenUse", "cache_saving_usd", "reasoning_use"]
+__all__ = [
+    "NOT_CURATED",
+    "PAIR_RESPONSES",
+    "RESPONSE_ORDINALS",
+    "Share",
+    "TokenUse",
+    "cache_saving_usd",
+    "reasoning_use",
+]
 
 NOT_CURATED = "not_curated"
+PAIR_RESPONSES = "pair_responses"
+# The ledger's numbers of --pairs' response requests start here, apart from the engine's.
+RESPONSE_ORDINALS = 1 << 40
 
 
 @dataclass
@@ -60,6 +72,14 @@ class TokenUse:
             return
         for reason, n in units.items():
             self._add(reason, n, n / total, record)
+
+    def response(self, prompt: int, completion: int, cost: float) -> None:
+        """A response bought for --pairs: its tokens are the pairs', not a drop's."""
+        share = self.outcomes.setdefault(PAIR_RESPONSES, Share())
+        share.count += 1
+        share.prompt += prompt
+        share.completion += completion
+        share.cost += cost
 
     def _add(self, reason: str, n: int, part: float, record: JournalRecord) -> None:
         share = self.outcomes.setdefault(reason, Share())
