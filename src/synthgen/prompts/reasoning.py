@@ -9,8 +9,9 @@ every property required, so user messages carry an empty one).
 
 from __future__ import annotations
 
-import copy
 from typing import Any
+
+from synthgen.prompts.reply import message_schema, with_instruction
 
 __all__ = ["INSTRUCTION", "ask_for_reasoning", "schema_with_reasoning"]
 
@@ -22,26 +23,18 @@ INSTRUCTION = (
 )
 
 
-def ask_for_reasoning(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+def ask_for_reasoning(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``messages`` (a rendered prompt, ending with a user message) asking for reasoning."""
-    last = messages[-1]
-    return [*messages[:-1], {**last, "content": f"{last['content']}\n\n{INSTRUCTION}"}]
+    return with_instruction(messages, INSTRUCTION)
 
 
 def schema_with_reasoning(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
     """``response_format`` with a ``reasoning`` string on each message of a conversations
     schema; any other format as it is."""
-    spec = (response_format or {}).get("json_schema")
-    if not isinstance(spec, dict) or spec.get("name") != "conversations":
+    found = message_schema(response_format)
+    if found is None:
         return response_format
-    out = copy.deepcopy(response_format)
-    assert out is not None
-    path = ("schema", "properties", "conversations", "items", "properties", "messages", "items")
-    message: Any = out["json_schema"]
-    for key in path:
-        message = message.get(key) if isinstance(message, dict) else None
-    if not isinstance(message, dict) or not isinstance(message.get("properties"), dict):
-        return response_format  # a schema of another shape: the instruction alone asks
+    out, message = found
     message["properties"]["reasoning"] = {"type": "string"}
     message["required"] = [*message.get("required", []), "reasoning"]
     return out

@@ -7,6 +7,8 @@ still copes with replies wrapped in ```json fences or surrounded by prose
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -18,9 +20,11 @@ __all__ = [
     "ReplyConversation",
     "ReplyMessage",
     "TeacherReply",
+    "message_schema",
     "parse_reply",
     "response_format",
     "response_format_for",
+    "with_instruction",
 ]
 
 
@@ -84,6 +88,34 @@ def response_format_for(kind: str) -> dict[str, Any] | None:
     if kind == "json_object":
         return {"type": "json_object"}
     return None
+
+
+def with_instruction(messages: Sequence[Mapping[str, Any]], text: str) -> list[dict[str, Any]]:
+    """A rendered prompt (ending with a user message) with ``text`` after that message's
+    content: how features add to any template's request, user templates included."""
+    last = messages[-1]
+    return [*map(dict, messages[:-1]), {**last, "content": f"{last['content']}\n\n{text}"}]
+
+
+def message_schema(
+    response_format: dict[str, Any] | None,
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """A deep copy of a ``conversations`` response format and, inside it, the schema of one
+    message (whose ``properties`` and ``required`` a feature may extend); None for any other
+    format, or a conversations schema of another shape (the instruction alone asks then)."""
+    spec = (response_format or {}).get("json_schema")
+    if response_format is None or not isinstance(spec, dict):
+        return None
+    if spec.get("name") != "conversations":
+        return None
+    out = copy.deepcopy(response_format)
+    path = ("schema", "properties", "conversations", "items", "properties", "messages", "items")
+    message: Any = out["json_schema"]
+    for key in path:
+        message = message.get(key) if isinstance(message, dict) else None
+    if not isinstance(message, dict) or not isinstance(message.get("properties"), dict):
+        return None
+    return out, message
 
 
 def parse_reply(text: str) -> list[list[dict[str, Any]]]:

@@ -12,7 +12,6 @@ them back from the prompt (``synthgen.teacher.demo_tools``).
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from synthgen.data.example import Message
 from synthgen.data.tools import TOOLS_LINE, Toolbox
 from synthgen.prompts.plan import RequestPlan
+from synthgen.prompts.reply import message_schema, with_instruction
 
 __all__ = [
     "TOOLS_LINE",
@@ -48,11 +48,11 @@ _ONE_CALL = "- Make at most one call per assistant message (parallel_tool_calls 
 
 
 def with_tools(
-    messages: list[dict[str, str]],
+    messages: list[dict[str, Any]],
     response_format: dict[str, Any] | None,
     toolbox: Toolbox,
     plan: RequestPlan,
-) -> tuple[list[dict[str, str]], dict[str, Any] | None]:
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """A request's prompt and response format asking for calls of the tools ``plan``'s
     seeds carry (as they are when those seeds carry none)."""
     tools, parallel = toolbox(plan.shots)
@@ -68,25 +68,16 @@ def ask_for_tool_calls(
     that call ``tools``."""
     definitions = json.dumps(list(tools), ensure_ascii=False, separators=(",", ":"))
     rules = _RULES + ("\n" + _ONE_CALL if parallel is False else "")
-    last = messages[-1]
-    added = f"{TOOLS_LINE}{definitions}\n\n{rules}"
-    return [*messages[:-1], {**last, "content": f"{last['content']}\n\n{added}"}]
+    return with_instruction(messages, f"{TOOLS_LINE}{definitions}\n\n{rules}")
 
 
 def schema_with_tools(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
     """``response_format`` whose conversations schema admits tool calls and results; any
     other format as it is."""
-    spec = (response_format or {}).get("json_schema")
-    if not isinstance(spec, dict) or spec.get("name") != "conversations":
+    found = message_schema(response_format)
+    if found is None:
         return response_format
-    out = copy.deepcopy(response_format)
-    assert out is not None
-    path = ("schema", "properties", "conversations", "items", "properties", "messages", "items")
-    message: Any = out["json_schema"]
-    for key in path:
-        message = message.get(key) if isinstance(message, dict) else None
-    if not isinstance(message, dict) or not isinstance(message.get("properties"), dict):
-        return response_format  # a schema of another shape: the instruction alone asks
+    out, message = found
     props = message["properties"]
     props["role"] = {"type": "string", "enum": ["user", "assistant", "tool"]}
     props["content"] = {"type": ["string", "null"]}
